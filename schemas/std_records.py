@@ -1,0 +1,83 @@
+"""Contract of `std_standardized` (every row read) and `std_records` (the rows validation accepted).
+
+One row per input record. Every canonical field keeps its original text in `<field>_raw` beside the
+standardized value. Standardized values are null when the original is missing or unusable; the reason
+is in `dq_findings`, never lost.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+NAME_TYPES = ["hanzi", "romanized", "mixed", "company", "junk", "missing"]
+PHONE_TYPES = ["mobile", "landline", "placeholder", "invalid", "missing"]
+ID_STATUSES = ["valid", "valid_15", "checksum_error", "bad_date", "placeholder", "malformed",
+               "credit_code", "missing"]
+
+
+class StdRecords(pa.DataFrameModel):
+    """One standardized customer record."""
+
+    # lineage
+    rid: int = pa.Field(ge=0, unique=True)            # dense row id in this run: source order, then row number
+    source: str
+    source_record_id: str                              # the source's record id, else the 1-based row number
+    row_number: int = pa.Field(ge=1)                   # 1-based data row number in the source file
+    run_id: str
+
+    # originals, exactly as read (text or null)
+    name_raw: str = pa.Field(nullable=True)
+    phone_raw: str = pa.Field(nullable=True)
+    landline_raw: str = pa.Field(nullable=True)
+    id_number_raw: str = pa.Field(nullable=True)
+    email_raw: str = pa.Field(nullable=True)
+    address_raw: str = pa.Field(nullable=True)
+    province_raw: str = pa.Field(nullable=True)
+    city_raw: str = pa.Field(nullable=True)
+    district_raw: str = pa.Field(nullable=True)
+    birth_date_raw: str = pa.Field(nullable=True)
+    gender_raw: str = pa.Field(nullable=True)
+    updated_at_raw: str = pa.Field(nullable=True)
+
+    # name
+    name: str = pa.Field(nullable=True)                # NFKC, trimmed, simplified; romanized → lowercase "zhang wei"
+    name_type: str = pa.Field(isin=NAME_TYPES)
+    surname: str = pa.Field(nullable=True)             # Hanzi surname (compound ones too), or pinyin surname
+    given_name: str = pa.Field(nullable=True)
+    name_pinyin: str = pa.Field(nullable=True)         # toneless syllables, surname first: "zeng xiao ming"
+    given_pinyin: str = pa.Field(nullable=True)        # "xiao ming"
+    name_key: str = pa.Field(nullable=True)            # order-free key: syllables sorted, space-joined
+
+    # phones: digits only; mobiles 11 digits, landlines area code + number ("01062345678")
+    phone: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
+    phone_type: str = pa.Field(isin=PHONE_TYPES)
+    phone_ext: str = pa.Field(nullable=True)
+    landline: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
+    landline_type: str = pa.Field(isin=PHONE_TYPES)
+
+    # resident ID number (GB 11643) or unified social credit code (GB 32100)
+    id_number: str = pa.Field(nullable=True)           # normalized: 18 chars, upper 'X'; 15-digit upgraded
+    id_status: str = pa.Field(isin=ID_STATUSES)
+    id_valid: bool                                     # checksum and birth date good, not a placeholder
+    id_birth_date: pl.Date = pa.Field(nullable=True)
+    id_gender: str = pa.Field(nullable=True, isin=["M", "F"])
+    id_region: str = pa.Field(nullable=True, str_matches=r"^\d{6}$")
+
+    email: str = pa.Field(nullable=True)               # trimmed, lower case
+    email_valid: bool
+
+    # address: admin parts normalized to full names (北京市, 北京市, 朝阳区); detail is the rest
+    address: str = pa.Field(nullable=True)
+    province: str = pa.Field(nullable=True)
+    city: str = pa.Field(nullable=True)
+    district: str = pa.Field(nullable=True)
+    address_detail: str = pa.Field(nullable=True)
+
+    birth_date: pl.Date = pa.Field(nullable=True)
+    gender: str = pa.Field(nullable=True, isin=["M", "F"])
+    updated_at: pl.Datetime = pa.Field(nullable=True)
+
+    class Config:
+        strict = False      # later stages may carry extra helper columns
+        coerce = False
