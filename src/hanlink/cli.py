@@ -1,0 +1,154 @@
+"""The `hanlink` command: init, run, dedupe, generate, demo, report. Errors print a message, never a traceback.
+
+Exit codes: 0 ok · 1 error · 2 config error · 3 source unreadable · 4 stage failed · 5 rows not conserved.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hanlink.errors import HanlinkError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="hanlink — 中文客户数据质量与去重 / data quality and deduplication for Chinese customer records")
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: HanlinkError) -> None:
+    err.print(f"[bold red]错误 / error[/]: {exc}", highlight=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _print_outputs(outputs: dict[str, Path], database: Path, lang: str) -> None:
+    title = "输出文件" if lang == "zh" else "Outputs"
+    out.print(f"[bold]{title}[/]")
+    out.print(f"  database       {database}")
+    for key, path in outputs.items():
+        out.print(f"  {key:<14} {path}")
+
+
+@app.command()
+def init(path: Annotated[Path, typer.Argument(help="config file to write")] = Path("hanlink.toml"),
+         force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False) -> None:
+    """Write a commented starter config (写一个带注释的起始配置文件)."""
+    from hanlink.starter import STARTER_CONFIG
+
+    if path.exists() and not force:
+        _fail(HanlinkError(f"{path} exists; use --force to overwrite it"))
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    out.print(f"wrote {path} — edit [sources] and run `hanlink run --config {path}`")
+
+
+@app.command()
+def run(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+        prefect: Annotated[bool, typer.Option(help="run as a Prefect flow (one task per stage)")] = False,
+        out_dir: Annotated[Path | None, typer.Option("--out", help="where to export outputs")] = None) -> None:
+    """Run the nightly pipeline once (每晚流程运行一次)."""
+    from hanlink.config import load_config
+
+    try:
+        cfg = load_config(config)
+        if prefect:
+            from flows.nightly import nightly
+            result = nightly(str(config), out_dir=str(out_dir) if out_dir else None)
+        else:
+            from hanlink.pipeline import run_pipeline
+            with err.status("running…") as status:
+                result = run_pipeline(cfg, out_dir=out_dir,
+                                      on_stage=lambda s: status.update(f"stage {s}…"))
+    except HanlinkError as exc:
+        _fail(exc)
+    out.print(f"run {result.run_id} finished in {sum(result.seconds.values()):.1f}s")
+    _print_outputs(result.outputs, result.database, cfg.project.language)
+
+
+@app.command()
+def dedupe(input: Annotated[Path, typer.Argument(help="CSV, Excel or Parquet file")],
+           out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+           map_: Annotated[list[str] | None, typer.Option(
+               "--map", help="override the guessed mapping: field=header (repeatable)")] = None,
+           lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
+    """One-shot dedupe of one file: guesses the field mapping from its headers (单文件去重)."""
+    from hanlink.oneshot import dedupe_file
+
+    if lang not in ("zh", "en"):
+        _fail(HanlinkError(f"--lang {lang!r}: valid: zh, en"))
+    try:
+        result = dedupe_file(input, out, overrides=_parse_overrides(map_ or []),
+                             language=lang,  # type: ignore[arg-type]
+                             announce=lambda text: err.print(text, highlight=False))
+    except HanlinkError as exc:
+        _fail(exc)
+    _print_outputs(result.outputs, result.database, lang)
+
+
+def _parse_overrides(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip():
+            _fail(HanlinkError(f"--map {item!r}: expected field=header, e.g. --map phone=联系电话"))
+        pairs[field.strip()] = header.strip()
+    return pairs
+
+
+@app.command()
+def generate(out: Annotated[Path, typer.Option("--out", "-o")] = Path("data/generated"),
+             records: Annotated[int, typer.Option("--records", "-n")] = 10_000,
+             seed: int = 42,
+             difficulty: Annotated[str, typer.Option(help="normal or hard")] = "normal",
+             layout: Annotated[str, typer.Option(help="sources (4 systems) or single (one file)")] = "sources") -> None:
+    """Generate synthetic Chinese customer records with ground truth (生成合成数据)."""
+    from hanlink.generate import generate as gen
+
+    if difficulty not in ("normal", "hard") or layout not in ("sources", "single"):
+        _fail(HanlinkError("--difficulty must be normal|hard and --layout sources|single"))
+    data = gen(records, out, seed=seed, difficulty=difficulty, layout=layout)  # type: ignore[arg-type]
+    out.print(f"wrote {records} records to {out}")
+    for path in data.files:
+        out.print(f"  {path}")
+
+
+@app.command()
+def demo(dir: Annotated[Path, typer.Option("--dir", help="demo folder")] = Path("hanlink-demo"),
+         records: Annotated[int, typer.Option("--records", "-n")] = 5_000,
+         prefect: Annotated[bool, typer.Option(help="run under Prefect (the nightly flow)")] = True) -> None:
+    """Generate sample data and run the nightly flow on it (演示：生成样例数据并运行每晚流程)."""
+    from hanlink.generate import generate as gen
+
+    data = gen(records, dir, seed=42, layout="sources")
+    out.print(f"generated {records} records from 4 source systems in {dir}")
+    run(config=data.config, prefect=prefect, out_dir=None)
+
+
+@app.command()
+def report(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+           run_id: Annotated[str | None, typer.Option(help="a past run (default: the latest)")] = None,
+           lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
+    """Print the quality summary of a run (打印某次运行的质量摘要)."""
+    from hanlink.config import load_config
+    from hanlink.pipeline import open_database
+    from hanlink.report import latest_run_id, summary_markdown
+
+    try:
+        cfg = load_config(config)
+        with open_database(cfg, read_only=True) as db:
+            rid = run_id or latest_run_id(db)
+            out.print(summary_markdown(db, rid, lang=lang))  # type: ignore[arg-type]
+    except HanlinkError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
