@@ -152,3 +152,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
 
+
+
+if __name__ == "__main__":
+    main()

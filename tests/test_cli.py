@@ -1,0 +1,115 @@
+"""The CLI: the one-shot dedupe file contract, mapping guess and overrides, init, and clean errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from hanlink.cli import app
+from hanlink.config import load_config
+
+runner = CliRunner()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _header(path: Path) -> str:
+    return path.read_text(encoding="utf-8").splitlines()[0]
+
+
+@pytest.fixture(scope="module")
+def deduped(single_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """The generated single file de-duplicated once through the CLI: (input, output dir, stderr)."""
+    out = tmp_path_factory.mktemp("dedupe_out")
+    result = runner.invoke(app, ["dedupe", str(single_file / "customers.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return single_file / "customers.csv", out, result.output
+
+
+def test_dedupe_writes_the_contract_files(deduped: tuple[Path, Path, str]) -> None:
+    source, out, _ = deduped
+    assert _header(out / "crosswalk.csv") == "source_record_id,entity_id"
+    assert _header(out / "findings.csv") == "source_record_id,rule_id,field,severity,message"
+    inputs = pl.read_csv(source, infer_schema=False)
+    crosswalk = _rows(out / "crosswalk.csv")
+    # One row per input record, in input order, keyed by the input's own record id column.
+    assert [r["source_record_id"] for r in crosswalk] == inputs["记录编号"].to_list()
+    golden = pl.read_csv(out / "golden_records.csv", infer_schema=False)
+    linked = {r["entity_id"] for r in crosswalk if r["entity_id"]}
+    assert set(golden["entity_id"].to_list()) == linked
+    assert golden.height == len(linked) < len(crosswalk)  # duplicates were found
+    findings = _rows(out / "findings.csv")
+    assert findings, "generated data has injected errors, so there must be findings"
+    assert {f["severity"] for f in findings} <= {"reject", "warn"}
+    ids = {r["source_record_id"] for r in crosswalk}
+    assert all(f["source_record_id"] in ids for f in findings)
+    card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
+    assert 0 <= card["overall"]["score"] <= 100
+
+
+def test_quarantined_records_stay_in_the_crosswalk_with_a_finding(deduped: tuple[Path, Path, str]) -> None:
+    _, out, _ = deduped
+    crosswalk = _rows(out / "crosswalk.csv")
+    held = {r["source_record_id"] for r in crosswalk if not r["entity_id"]}
+    assert held, "junk records in generated data are quarantined"
+    rejected = {f["source_record_id"] for f in _rows(out / "findings.csv") if f["severity"] == "reject"}
+    assert held == rejected
+
+
+def test_dedupe_says_which_mapping_it_used(deduped: tuple[Path, Path, str]) -> None:
+    _, _, said = deduped
+    for header in ("姓名", "手机号", "身份证号"):
+        assert header in said
+
+
+def test_dedupe_is_deterministic(deduped: tuple[Path, Path, str], tmp_path: Path) -> None:
+    source, first, _ = deduped
+    again = runner.invoke(app, ["dedupe", str(source), "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    for name in ("crosswalk.csv", "findings.csv", "golden_records.csv"):
+        assert hashlib.sha256((first / name).read_bytes()).hexdigest() == \
+            hashlib.sha256((tmp_path / name).read_bytes()).hexdigest(), name
+
+
+def test_mapping_override_with_unknown_header_is_a_clean_error(single_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["dedupe", str(single_file / "customers.csv"), "--out", str(tmp_path),
+                                 "--map", "phone=no_such_column"])
+    assert result.exit_code != 0
+    assert "no_such_column" in result.output
+    assert "手机号" in result.output  # lists the headers that exist
+    assert "Traceback" not in result.output
+
+
+def test_bad_input_exits_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "hanlink.cli", "dedupe", str(tmp_path / "missing.csv"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, check=False)
+    assert proc.returncode == 3
+    assert "missing.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_init_writes_a_valid_config_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "hanlink.toml"
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
+    assert load_config(path).sources
+    again = runner.invoke(app, ["init", str(path)])
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_run_with_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "hanlink.toml"
+    path.write_text('[matching]\nmatch_threshold = "high"\n', encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "matching.match_threshold" in result.output and "'high'" in result.output
