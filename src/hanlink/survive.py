@@ -1,4 +1,4 @@
-"""Survivorship: one golden record per entity, the record and rule behind every golden value, and the crosswalk.
+"""Survivorship: a golden record per entity, the record and rule behind each golden value, the crosswalk.
 
 How a value is chosen (all in DuckDB SQL over a long form: one candidate row per record and field):
 
@@ -7,9 +7,10 @@ How a value is chosen (all in DuckDB SQL over a long form: one candidate row per
   the originals stay in std_records and dq_findings says why they were passed over.
 - The field's rule (cfg.rules[field], else cfg.default_rule) ranks the candidates first:
   valid_first (the better kind: mobile over landline, Hanzi over mixed over pinyin, a valid 18-digit ID over
-  an upgraded 15-digit one, a birth date/gender that agrees with the record's own valid ID), most_recent
-  (updated_at), most_frequent, most_complete (longest value), source_priority (cfg.source_priority order,
-  unlisted sources after them, alphabetically).
+  an upgraded 15-digit one, the address that resolved most parts, a birth date/gender that agrees with the
+  record's own valid ID), most_recent (updated_at), most_frequent, most_complete (longest value),
+  source_priority (cfg.source_priority order, unlisted sources after them, alphabetically). Fields are
+  chosen independently: province/city/district may come from another record than the address.
 - Every rule then breaks ties with the same chain: most frequent value in the entity, most recent
   updated_at (unknown last), source priority, smallest rid. rid is unique, so the order is total and a rerun
   picks the same record.
@@ -34,19 +35,21 @@ GOLDEN_CONFLICTS = "golden_conflicts"
 
 @dataclass(frozen=True)
 class _Candidate:
-    """How one golden field reads a std_records row: its usable value (NULL if none) and its kind (lower wins)."""
+    """How a golden field reads a std_records row: its usable value (NULL if none), its kind (lower wins)."""
 
     value: str
     tier: str = "0"
 
 
 # A city equal to its province (直辖市: 北京市/北京市) is written once in the composed address.
-_COMPOSED_ADDRESS = ("concat_ws('', s.province, CASE WHEN s.city IS DISTINCT FROM s.province THEN s.city END, "
+_COMPOSED_ADDRESS = ("concat_ws('', s.province, "
+                     "CASE WHEN s.city IS DISTINCT FROM s.province THEN s.city END, "
                      "s.district, s.address_detail)")
 
 CANDIDATES: dict[str, _Candidate] = {
     "name": _Candidate(
-        "CASE WHEN s.name_type IN ('hanzi', 'company', 'mixed', 'romanized') THEN nullif(trim(s.name), '') END",
+        "CASE WHEN s.name_type IN ('hanzi', 'company', 'mixed', 'romanized') "
+        "THEN nullif(trim(s.name), '') END",
         "CASE s.name_type WHEN 'hanzi' THEN 0 WHEN 'company' THEN 0 WHEN 'mixed' THEN 1 ELSE 2 END"),
     "phone": _Candidate(
         "CASE WHEN s.phone_type IN ('mobile', 'landline') THEN s.phone END",
@@ -58,16 +61,19 @@ CANDIDATES: dict[str, _Candidate] = {
         "CASE WHEN s.id_valid THEN s.id_number END",
         "CASE s.id_status WHEN 'valid' THEN 0 ELSE 1 END"),
     "email": _Candidate("CASE WHEN s.email_valid THEN s.email END"),
-    # The standard form: admin parts + detail when the address was parsed, else the standardized text.
+    # The standard form: admin parts + detail when the address was parsed, else the standardized text;
+    # valid_first prefers the address that resolved most parts (a street detail counts as one).
     "address": _Candidate(
         f"nullif(CASE WHEN s.address_detail IS NOT NULL THEN {_COMPOSED_ADDRESS} ELSE s.address END, '')",
-        "3 - ((s.province IS NOT NULL)::INT + (s.city IS NOT NULL)::INT + (s.district IS NOT NULL)::INT)"),
+        "4 - ((s.province IS NOT NULL)::INT + (s.city IS NOT NULL)::INT + (s.district IS NOT NULL)::INT"
+        " + (s.address_detail IS NOT NULL)::INT)"),
     "province": _Candidate("s.province"),
     "city": _Candidate("s.city"),
     "district": _Candidate("s.district"),
     "birth_date": _Candidate(
         "CAST(s.birth_date AS VARCHAR)",
-        "CASE WHEN s.id_valid AND s.id_birth_date IS NOT NULL AND s.birth_date <> s.id_birth_date THEN 1 ELSE 0 END"),
+        "CASE WHEN s.id_valid AND s.id_birth_date IS NOT NULL AND s.birth_date <> s.id_birth_date "
+        "THEN 1 ELSE 0 END"),
     "gender": _Candidate(
         "s.gender",
         "CASE WHEN s.id_valid AND s.id_gender IS NOT NULL AND s.gender <> s.id_gender THEN 1 ELSE 0 END"),
@@ -81,7 +87,10 @@ _PRIMARY: dict[SurvivorshipRule, str] = {
     "most_complete": "-length(value)",
     "source_priority": "src_rank",
 }
-_TIE_CHAIN = "freq DESC, updated_at DESC NULLS LAST, src_rank, rid"
+# Ascending keys, compared left to right (arg_min over a struct): more frequent, more recent (unknown
+# last), higher source priority, smaller rid.
+_TIE_CHAIN = ("k2 := -freq, k3 := coalesce(-epoch_us(updated_at), 9223372036854775807), k4 := src_rank, "
+              "k5 := rid")
 
 
 def _literal(text: str) -> str:
@@ -90,7 +99,7 @@ def _literal(text: str) -> str:
 
 def source_ranks(priority: list[str], sources: list[str]) -> dict[str, int]:
     """Rank of each source: the configured order first, then the unlisted ones alphabetically."""
-    listed = [s for s in dict.fromkeys(priority)]
+    listed = list(dict.fromkeys(priority))
     rest = sorted(set(sources) - set(listed))
     return {s: i for i, s in enumerate([*listed, *rest])}
 
@@ -106,25 +115,49 @@ def _rule(cfg: SurvivorshipConfig, field: str) -> SurvivorshipRule:
     return cfg.rules.get(field, cfg.default_rule)
 
 
-def _candidates_sql(cfg: SurvivorshipConfig, rank_sql: str) -> str:
-    """One SELECT per golden field, unioned: the long form every rule ranks over."""
-    parts = []
-    for field in GOLDEN_FIELDS:
-        cand = CANDIDATES[field]
-        rule = _rule(cfg, field)
-        parts.append(f"""
-            SELECT entity_id, {_literal(field)} AS field, {_literal(rule)} AS rule, value, tier, rid, source,
-                   source_record_id, updated_at, src_rank
-            FROM (SELECT e.entity_id, {cand.value} AS value, ({cand.tier})::INTEGER AS tier, s.rid, s.source,
-                         s.source_record_id, s.updated_at, {rank_sql} AS src_rank
-                  FROM _survive_records s JOIN {T.ENTITIES} e USING (rid))
-            WHERE value IS NOT NULL""")
-    return " UNION ALL ".join(parts)
+def _field_case(values: dict[str, str]) -> str:
+    """A CASE on field_idx, the small integer that stands for a field in the long form."""
+    whens = " ".join(f"WHEN {GOLDEN_FIELDS.index(f)} THEN {v}" for f, v in values.items())
+    return f"CASE field_idx {whens} END"
 
 
-def _primary_sql(cfg: SurvivorshipConfig) -> str:
-    whens = " ".join(f"WHEN {_literal(f)} THEN {_PRIMARY[_rule(cfg, f)]}" for f in GOLDEN_FIELDS)
-    return f"CASE field {whens} END"
+def _base_sql(rank_sql: str) -> str:
+    """One row per record: its entity (plus an integer key and member count) and each field's candidate."""
+    per_field = ", ".join(f"{c.value} AS v_{f}, ({c.tier})::TINYINT AS t_{f}" for f, c in CANDIDATES.items())
+    return f"""
+        WITH ent AS (SELECT e.rid, e.entity_id FROM {T.ENTITIES} e SEMI JOIN _survive_records s USING (rid)),
+        keys AS (SELECT entity_id, min(rid) AS ekey, count(*) AS members FROM ent GROUP BY entity_id)
+        SELECT s.rid, ent.entity_id, keys.ekey, keys.members, s.source, s.source_record_id,
+               CAST(s.row_number AS BIGINT) AS row_number, s.updated_at, {rank_sql} AS src_rank, {per_field}
+        FROM _survive_records s JOIN ent USING (rid) JOIN keys USING (entity_id)"""
+
+
+def _picks_sql(cfg: SurvivorshipConfig) -> str:
+    """The winning candidate of every (entity, field): singletons directly, larger entities ranked."""
+    rule = _field_case({f: _literal(_rule(cfg, f)) for f in GOLDEN_FIELDS})
+    single = " UNION ALL ".join(
+        f"SELECT ekey, entity_id, {i} AS field_idx, v_{f} AS value, rid, source, source_record_id, "
+        f"false AS multi FROM _sv_base WHERE members = 1 AND v_{f} IS NOT NULL"
+        for i, f in enumerate(GOLDEN_FIELDS))
+    long = " UNION ALL ".join(
+        f"SELECT ekey, entity_id, {i} AS field_idx, v_{f} AS value, t_{f} AS tier, rid, source, "
+        f"source_record_id, updated_at, src_rank FROM _sv_base WHERE members > 1 AND v_{f} IS NOT NULL"
+        for i, f in enumerate(GOLDEN_FIELDS))
+    primary = _field_case({f: f"CAST({_PRIMARY[_rule(cfg, f)]} AS BIGINT)" for f in GOLDEN_FIELDS})
+    return f"""
+        WITH cand AS ({long}),
+        counted AS (SELECT *, count(*) OVER (PARTITION BY ekey, field_idx, value) AS freq FROM cand),
+        ranked AS (
+            SELECT ekey, any_value(entity_id) AS entity_id, field_idx,
+                   arg_min(struct_pack(value := value, rid := rid, source := source,
+                                       source_record_id := source_record_id),
+                           struct_pack(k1 := {primary}, {_TIE_CHAIN})) AS w
+            FROM counted GROUP BY ekey, field_idx),
+        picks AS (
+            SELECT * FROM ({single})
+            UNION ALL
+            SELECT ekey, entity_id, field_idx, w.value, w.rid, w.source, w.source_record_id, true FROM ranked)
+        SELECT *, {rule} AS rule FROM picks"""
 
 
 def _mask_id_sql(col: str) -> str:
@@ -140,7 +173,7 @@ def _check_inputs(db: Database, run_id: str) -> None:
     mine = int(db.scalar(f"SELECT count(*) FROM {T.STD_RECORDS} WHERE run_id = ?", [run_id]) or 0)
     if total and not mine:
         other = db.scalar(f"SELECT min(run_id) FROM {T.STD_RECORDS}")
-        raise StageError(f"{T.STD_RECORDS} holds run {other!r}, not this run: rerun the stages before survive",
+        raise StageError(f"{T.STD_RECORDS} holds run {other!r}, not this run: rerun the stages first",
                          stage="survive", run_id=run_id)
 
 
@@ -163,7 +196,7 @@ def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any
     """Write golden_records, golden_provenance, crosswalk and golden_conflicts for `run_id`.
 
     Reads std_records (this run's rows), entities and quarantine. Deterministic: the same inputs give the
-    same rows in the same order. Returns counts for the run log.
+    same rows in the same order (golden rows by each entity's first record). Returns counts for the run log.
     """
     _check_inputs(db, run_id)
     # A view, not a copy: this run's rows of std_records (the table normally holds only the latest run).
@@ -173,8 +206,10 @@ def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any
         _check_entities(db, run_id)
         sources = [r[0] for r in db.fetchall("SELECT DISTINCT source FROM _survive_records ORDER BY 1")]
         rank_sql = _rank_sql(source_ranks(cfg.source_priority, sources))
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _sv_base AS {_base_sql(rank_sql)}")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _sv_picks AS {_picks_sql(cfg)}")
         with db.transaction():
-            _write_provenance(db, cfg, rank_sql)
+            _write_provenance(db)
             _write_golden(db)
             _write_crosswalk(db, run_id)
             _write_conflicts(db)
@@ -182,8 +217,10 @@ def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any
             SELECT (SELECT count(*) FROM {T.GOLDEN_RECORDS}), (SELECT count(*) FROM {T.GOLDEN_PROVENANCE}),
                    (SELECT count(*) FILTER (WHERE status = 'linked') FROM {T.CROSSWALK}),
                    (SELECT count(*) FILTER (WHERE status = 'quarantined') FROM {T.CROSSWALK}),
-                   (SELECT count(*) FROM {GOLDEN_CONFLICTS}), (SELECT count(*) FROM _survive_records)""")[0]
+                   (SELECT count(*) FROM {GOLDEN_CONFLICTS}), (SELECT count(*) FROM _sv_base)""")[0]
     finally:
+        db.execute("DROP TABLE IF EXISTS _sv_picks")
+        db.execute("DROP TABLE IF EXISTS _sv_base")
         db.execute("DROP VIEW IF EXISTS _survive_records")
     golden, prov, linked, held, conflicts, records = (int(x) for x in counts)
     if linked != records:
@@ -193,37 +230,37 @@ def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any
             "crosswalk_linked": linked, "crosswalk_quarantined": held, "conflicts": conflicts}
 
 
-def _write_provenance(db: Database, cfg: SurvivorshipConfig, rank_sql: str) -> None:
+def _write_provenance(db: Database) -> None:
+    field = _field_case({f: _literal(f) for f in GOLDEN_FIELDS})
     db.execute(f"""
         CREATE OR REPLACE TABLE {T.GOLDEN_PROVENANCE} AS
-        WITH cand AS ({_candidates_sql(cfg, rank_sql)}),
-        counted AS (SELECT *, count(*) OVER (PARTITION BY entity_id, field, value) AS freq FROM cand),
-        ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY entity_id, field
-                                         ORDER BY {_primary_sql(cfg)}, {_TIE_CHAIN}) AS pick
-            FROM counted)
-        SELECT entity_id, field, value, rid, source, source_record_id, rule
-        FROM ranked WHERE pick = 1
-        ORDER BY entity_id, field""")
+        SELECT entity_id, {field} AS field, value, rid, source, source_record_id, rule
+        FROM _sv_picks ORDER BY ekey, field_idx""")
 
 
 def _write_golden(db: Database) -> None:
-    def pick(f: str) -> str:
-        value = f"max(value) FILTER (WHERE field = {_literal(f)})"
-        return f"CAST({value} AS DATE) AS {f}" if f == "birth_date" else f"{value} AS {f}"
+    """Singletons straight from their record; larger entities pivoted from their picks."""
+    def cast(f: str, expr: str) -> str:
+        return f"CAST({expr} AS DATE) AS {f}" if f == "birth_date" else f"{expr} AS {f}"
 
+    single = ", ".join(cast(f, f"v_{f}") for f in GOLDEN_FIELDS)
+    pivot = ", ".join(cast(f, f"max(value) FILTER (WHERE field_idx = {i})")
+                      for i, f in enumerate(GOLDEN_FIELDS))
+    cols = ", ".join(GOLDEN_FIELDS)
     db.execute(f"""
         CREATE OR REPLACE TABLE {T.GOLDEN_RECORDS} AS
         WITH members AS (
-            SELECT e.entity_id, count(*) AS n_records,
-                   string_agg(DISTINCT s.source, ';' ORDER BY s.source) AS sources
-            FROM _survive_records s JOIN {T.ENTITIES} e USING (rid) GROUP BY e.entity_id),
-        picked AS (
-            SELECT entity_id, {", ".join(pick(f) for f in GOLDEN_FIELDS)}
-            FROM {T.GOLDEN_PROVENANCE} GROUP BY entity_id)
-        SELECT m.entity_id, {", ".join(f"p.{f}" for f in GOLDEN_FIELDS)}, m.n_records, m.sources
-        FROM members m LEFT JOIN picked p USING (entity_id)
-        ORDER BY m.entity_id""")
+            SELECT ekey, any_value(entity_id) AS entity_id, count(*) AS n_records,
+                   array_to_string(list_sort(list_distinct(list(source))), ';') AS sources
+            FROM _sv_base WHERE members > 1 GROUP BY ekey),
+        picked AS (SELECT ekey, {pivot} FROM _sv_picks WHERE multi GROUP BY ekey)
+        SELECT entity_id, {cols}, n_records, sources FROM (
+            SELECT ekey, entity_id, {single}, CAST(1 AS BIGINT) AS n_records, source AS sources
+            FROM _sv_base WHERE members = 1
+            UNION ALL
+            SELECT m.ekey, m.entity_id, {", ".join(f"p.{f}" for f in GOLDEN_FIELDS)}, m.n_records, m.sources
+            FROM members m LEFT JOIN picked p USING (ekey))
+        ORDER BY ekey""")
 
 
 def _write_crosswalk(db: Database, run_id: str) -> None:
@@ -233,16 +270,14 @@ def _write_crosswalk(db: Database, run_id: str) -> None:
     if db.has_table(T.QUARANTINE):
         # A row that could not be read may have no record id: its row number stands in, as in std_records.
         held = f"""UNION ALL
-            SELECT source, coalesce(source_record_id, CAST(row_number AS VARCHAR)), CAST(row_number AS BIGINT),
-                   NULL::BIGINT, NULL::VARCHAR, 'quarantined'
+            SELECT source, coalesce(source_record_id, CAST(row_number AS VARCHAR)),
+                   CAST(row_number AS BIGINT), NULL::BIGINT, NULL::VARCHAR, 'quarantined'
             FROM {T.QUARANTINE} WHERE run_id = ?"""
         params.append(run_id)
     db.execute(f"""
         CREATE OR REPLACE TABLE {T.CROSSWALK} AS
         SELECT * FROM (
-            SELECT s.source, s.source_record_id, CAST(s.row_number AS BIGINT) AS row_number, s.rid,
-                   e.entity_id, 'linked' AS status
-            FROM _survive_records s JOIN {T.ENTITIES} e USING (rid)
+            SELECT source, source_record_id, row_number, rid, entity_id, 'linked' AS status FROM _sv_base
             {held})
         ORDER BY source, row_number, status, source_record_id""", params)
 
@@ -252,13 +287,13 @@ def _write_conflicts(db: Database) -> None:
     db.execute(f"""
         CREATE OR REPLACE TABLE {GOLDEN_CONFLICTS} AS
         WITH ids AS (
-            SELECT e.entity_id, s.id_number, min(s.rid) AS rid
-            FROM _survive_records s JOIN {T.ENTITIES} e USING (rid)
-            WHERE s.id_valid AND s.id_number IS NOT NULL
-            GROUP BY e.entity_id, s.id_number)
-        SELECT entity_id, 'id_number' AS field,
+            SELECT ekey, any_value(entity_id) AS entity_id, v_id_number AS id_number, min(rid) AS rid
+            FROM _sv_base WHERE members > 1 AND v_id_number IS NOT NULL
+            GROUP BY ekey, v_id_number),
+        torn AS (SELECT ekey FROM ids GROUP BY ekey HAVING count(*) > 1)
+        SELECT any_value(entity_id) AS entity_id, 'id_number' AS field,
                string_agg({_mask_id_sql("id_number")}, ';' ORDER BY id_number) AS "values",
                count(*) AS n,
                string_agg(CAST(rid AS VARCHAR), ';' ORDER BY id_number) AS rids
-        FROM ids GROUP BY entity_id HAVING count(*) > 1
-        ORDER BY entity_id""")
+        FROM ids SEMI JOIN torn USING (ekey) GROUP BY ekey
+        ORDER BY ekey""")

@@ -1,0 +1,500 @@
+"""The run's data-quality scorecard: DAMA dimensions with their GB/T 36344-2018 indicators, kept across runs.
+
+Score = 100 × numerator / denominator on this run's rows: completeness 完整性 (non-blank where the source
+maps the field), validity 有效性/规范性 (a present value without a validity finding), uniqueness 唯一性
+(reported as 准确性: GB/T has no uniqueness indicator; entities / records), consistency 一致性 (birth date and
+gender agree with the ID number), timeliness 时效性 (updated within 365 days before as_of). Overall = the
+WEIGHTS-weighted mean of the dimensions that have something to measure. docs/scorecard.md explains each.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from hanlink import tables as T
+from hanlink.config import ReportConfig, SourceConfig
+from hanlink.db import Database, ident
+from hanlink.errors import HanlinkError, StageError
+
+RUN_SUMMARY = "dq_run_summary"
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+TIMELY_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A DAMA quality dimension: Chinese and English names, the GB/T 36344-2018 indicator it reports as."""
+
+    name_zh: str
+    name_en: str
+    gbt_indicator: str
+    weight: float
+
+
+# Weights: validity and completeness carry most (they are what stewards can fix at the source), uniqueness
+# next (what hanlink repairs), consistency and timeliness last (narrower measures).
+DIMENSIONS: dict[str, Dimension] = {
+    "completeness": Dimension("完整性", "Completeness", "完整性", 0.25),
+    "validity": Dimension("有效性", "Validity", "规范性", 0.30),
+    "uniqueness": Dimension("唯一性", "Uniqueness", "准确性", 0.20),
+    "consistency": Dimension("一致性", "Consistency", "一致性", 0.15),
+    "timeliness": Dimension("时效性", "Timeliness", "时效性", 0.10),
+}
+WEIGHTS: dict[str, float] = {k: d.weight for k, d in DIMENSIONS.items()}
+
+# The fields measured for completeness/validity (record_id is lineage, not customer data).
+MEASURED_FIELDS: tuple[str, ...] = (
+    "name", "phone", "landline", "id_number", "email", "address", "province", "city", "district",
+    "birth_date", "gender", "updated_at",
+)
+# Consistency rule → the two standardized columns a record needs for the rule to apply.
+CONSISTENCY_RULES: dict[str, tuple[str, str, str]] = {
+    "id.birth_mismatch": ("birth_date", "birth_date", "id_birth_date"),
+    "id.gender_mismatch": ("gender", "gender", "id_gender"),
+}
+
+SCORECARD_SCHEMA: dict[str, Any] = {
+    "run_id": pl.Utf8, "as_of": pl.Date, "level": pl.Utf8, "source": pl.Utf8, "field": pl.Utf8,
+    "rule_id": pl.Utf8, "dimension": pl.Utf8, "gbt_indicator": pl.Utf8, "numerator": pl.Int64,
+    "denominator": pl.Int64, "score": pl.Float64, "light": pl.Utf8,
+}
+SUMMARY_SCHEMA: dict[str, Any] = {"run_id": pl.Utf8, "as_of": pl.Date, "metric": pl.Utf8, "value": pl.Float64}
+
+Light = Literal["green", "amber", "red"]
+
+
+def light(score: float | None, green: float, amber: float) -> Light | None:
+    """Traffic light of a 0–100 score: ≥ green → green, ≥ amber → amber, else red."""
+    if score is None:
+        return None
+    return "green" if score >= green else "amber" if score >= amber else "red"
+
+
+def rule_dimension(rule_id: str) -> str:
+    """The dimension a finding's rule counts against (validate's ids: '<field>.<problem>')."""
+    if rule_id in CONSISTENCY_RULES:
+        return "consistency"
+    if rule_id.endswith(".missing") or rule_id.startswith("required"):
+        return "completeness"
+    return "validity"
+
+
+def _present(field: str, alias: str = "") -> str:
+    return f"(nullif(trim(CAST({alias}{ident(field + '_raw')} AS VARCHAR)), '') IS NOT NULL)"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# dimension, source, field, rule_id, numerator, denominator: the finest figures, summed by _Card.roll_up.
+Cell = tuple[str, str, str | None, str | None, int, int]
+
+
+class _Card:
+    """Scorecard rows of one run; a figure with nothing to measure (denominator 0) is not kept."""
+
+    def __init__(self, run_id: str, as_of: date, cfg: ReportConfig) -> None:
+        self.run_id, self.as_of, self.cfg = run_id, as_of, cfg
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, level: str, dimension: str | None, num: int | None, den: int | None,
+            score: float | None = None, *, source: str | None = None, field: str | None = None,
+            rule_id: str | None = None) -> None:
+        if den is not None:
+            if den <= 0:
+                return
+            score = 100.0 * (num or 0) / den
+        self.rows.append({
+            "run_id": self.run_id, "as_of": self.as_of, "level": level, "source": source, "field": field,
+            "rule_id": rule_id, "dimension": dimension,
+            "gbt_indicator": DIMENSIONS[dimension].gbt_indicator if dimension else None,
+            "numerator": num, "denominator": den, "score": score,
+            "light": light(score, self.cfg.green, self.cfg.amber)})
+
+    def roll_up(self, cells: list[Cell]) -> None:
+        """Sum the finest figures into field, source, dimension and rule rows (overall and per source)."""
+        sums: dict[tuple[str, str, str | None, str | None, str | None], list[int]] = {}
+
+        def put(key: tuple[str, str, str | None, str | None, str | None], num: int, den: int) -> None:
+            acc = sums.setdefault(key, [0, 0])
+            acc[0] += num
+            acc[1] += den
+
+        for dim, src, field, rule, num, den in cells:
+            level = "rule" if rule else "field"
+            if field or rule:
+                put((level, dim, None, field, rule), num, den)
+                put((level, dim, src, field, rule), num, den)
+            if not rule:
+                put(("source", dim, src, None, None), num, den)
+                # Entities span sources: the run's uniqueness is not the sum of the sources'.
+                if dim != "uniqueness":
+                    put(("dimension", dim, None, None, None), num, den)
+        for (level, dim, where, field, rule), (num, den) in sums.items():
+            self.add(level, dim, num, den, source=where, field=field, rule_id=rule)
+
+    def overall(self, source: str | None) -> None:
+        scores = {r["dimension"]: r["score"] for r in self.rows
+                  if r["level"] == ("source" if source else "dimension") and r["source"] == source}
+        total = sum(WEIGHTS[d] for d in scores)
+        if total:
+            self.add("overall", None, None, None, sum(WEIGHTS[d] * s for d, s in scores.items()) / total,
+                     source=source)
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+def _base(db: Database, run_id: str) -> None:
+    """A view of this run's standardized rows (every row read, accepted or not): what most figures measure."""
+    name = T.STD_STANDARDIZED if db.has_table(T.STD_STANDARDIZED) else T.STD_RECORDS
+    if not db.has_table(name):
+        raise StageError(f"table {name} is missing: nothing to report on", stage="report", run_id=run_id)
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _rp_base AS SELECT * FROM {name} WHERE run_id = {_lit(run_id)}")
+    if db.count(name) and not db.scalar("SELECT count(*) FROM _rp_base"):
+        other = db.scalar(f"SELECT min(run_id) FROM {name}")
+        raise StageError(f"{name} holds run {other!r}, not this run: rerun the stages before report",
+                         stage="report", run_id=run_id)
+
+
+def _by_source(db: Database, sql: str) -> dict[str, dict[str, int]]:
+    rows = db.query(sql).iter_rows(named=True)
+    return {r.pop("source"): {k: int(v or 0) for k, v in r.items()} for r in rows}
+
+
+def _present_case() -> str:
+    """SQL: whether record b has a value in the finding's field f.field (NULL for a field not measured)."""
+    whens = " ".join(f"WHEN {_lit(f)} THEN {_present(f, 'b.')}" for f in MEASURED_FIELDS)
+    return f"CASE f.field {whens} END"
+
+
+def _flagged(db: Database, run_id: str, rules: list[tuple[str, str | None]]) -> dict[tuple[str, ...], int]:
+    """Records flagged within each rule's scope: (source, rule_id, field) → n; and records with any
+    validity finding on a present field: (source, field) → n."""
+    out: dict[tuple[str, ...], int] = {}
+    if not rules:
+        return out
+    consistency = " ".join(f"WHEN f.rule_id = {_lit(r)} THEN (b.{a} IS NOT NULL AND b.{c} IS NOT NULL)"
+                           for r, (_, a, c) in CONSISTENCY_RULES.items())
+    complete = [_lit(r) for r, _ in rules if rule_dimension(r) == "completeness"] or ["''"]
+    present = _present_case()
+    findings = f"(SELECT DISTINCT rid, rule_id, field FROM {T.DQ_FINDINGS} WHERE run_id = ?) f"
+    for src, rule_id, field, n in db.fetchall(f"""
+            SELECT b.source, f.rule_id, f.field, count(*) FROM {findings} JOIN _rp_base b USING (rid)
+            WHERE CASE {consistency} WHEN f.rule_id IN ({", ".join(complete)}) THEN true
+                       ELSE coalesce({present}, true) END
+            GROUP BY ALL""", [run_id]):
+        out[src, rule_id, field] = int(n)
+    validity = [_lit(r) for r, _ in rules if rule_dimension(r) == "validity"] or ["''"]
+    for src, field, n in db.fetchall(f"""
+            SELECT b.source, f.field, count(DISTINCT rid) FROM {findings} JOIN _rp_base b USING (rid)
+            WHERE f.rule_id IN ({", ".join(validity)}) AND coalesce({present}, false)
+            GROUP BY ALL""", [run_id]):
+        out[src, field] = int(n)
+    return out
+
+
+def _cells(db: Database, run_id: str, as_of: date, sources: list[SourceConfig] | None) -> list[Cell]:
+    present = _by_source(db, "SELECT source, count(*) AS n, " + ", ".join(
+        f"count(*) FILTER (WHERE {_present(f)}) AS {f}" for f in MEASURED_FIELDS)
+        + " FROM _rp_base GROUP BY 1")
+    both = _by_source(db, "SELECT source, " + ", ".join(
+        f"count(*) FILTER (WHERE {a} IS NOT NULL AND {c} IS NOT NULL) AS {ident(r)}"
+        for r, (_, a, c) in CONSISTENCY_RULES.items()) + " FROM _rp_base GROUP BY 1")
+    rules = [] if not db.has_table(T.DQ_FINDINGS) else [(r[0], r[1]) for r in db.fetchall(
+        f"SELECT DISTINCT rule_id, field FROM {T.DQ_FINDINGS} WHERE run_id = ?", [run_id])]
+    flagged = _flagged(db, run_id, rules)
+    mapped = _mapped(present, sources)
+    cells: list[Cell] = []
+    for s, counts in present.items():
+        for f in MEASURED_FIELDS:
+            if f in mapped[s]:
+                cells.append(("completeness", s, f, None, counts[f], counts["n"]))
+                cells.append(("validity", s, f, None, counts[f] - flagged.get((s, f), 0), counts[f]))
+        for rule_id, field in {*rules, *((r, spec[0]) for r, spec in CONSISTENCY_RULES.items())}:
+            dim = rule_dimension(rule_id)
+            scope = (both[s][rule_id] if dim == "consistency" else
+                     counts[field] if dim == "validity" and field in MEASURED_FIELDS else counts["n"])
+            ok = scope - flagged.get((s, rule_id, field), 0)  # type: ignore[arg-type]
+            cells.append((dim, s, field, rule_id, ok, scope))
+            if dim == "consistency":      # also a field figure: the date or gender that disagrees
+                cells.append((dim, s, field, None, ok, scope))
+    timely = [s for s in present if "updated_at" in mapped[s]]
+    if timely:
+        for src, num, den in db.fetchall(f"""
+                SELECT source, count(*) FILTER (WHERE date_diff('day', CAST(updated_at AS DATE), ?)
+                                                BETWEEN 0 AND ?), count(*)
+                FROM _rp_base WHERE source IN ({", ".join(map(_lit, timely))}) GROUP BY 1""",
+                                         [as_of, TIMELY_DAYS]):
+            cells.append(("timeliness", src, None, None, int(num), int(den)))
+    return cells
+
+
+def _uniqueness(card: _Card, db: Database, run_id: str) -> list[Cell]:
+    """Per source (records of a source folded into fewer entities) and for the run as a whole."""
+    if not (db.has_table(T.STD_RECORDS) and db.has_table(T.ENTITIES)):
+        return []
+    join = f"FROM {T.STD_RECORDS} s JOIN {T.ENTITIES} e USING (rid) WHERE s.run_id = ?"
+    records, entities = db.fetchall(f"SELECT count(*), count(DISTINCT e.entity_id) {join}", [run_id])[0]
+    card.add("dimension", "uniqueness", int(entities), int(records))
+    return [("uniqueness", src, None, None, int(ent), int(rec)) for src, rec, ent in db.fetchall(
+        f"SELECT s.source, count(*), count(DISTINCT e.entity_id) {join} GROUP BY 1", [run_id])]
+
+
+def _mapped(present: dict[str, dict[str, int]], sources: list[SourceConfig] | None) -> dict[str, set[str]]:
+    """Fields each source maps: from the config when given, else those with any value in the data."""
+    configured = {s.name: set(s.fields) for s in sources or []}
+    return {s: (configured[s] & set(MEASURED_FIELDS)) if s in configured
+            else {f for f in MEASURED_FIELDS if counts[f] > 0} for s, counts in present.items()}
+
+
+# -- row conservation -----------------------------------------------------------------------------------
+def _count(db: Database, table: str, where: str = "", params: list[Any] | None = None) -> int | None:
+    if not db.has_table(table):
+        return None
+    return int(db.scalar(f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else ""), params))
+
+
+def run_summary(db: Database, run_id: str) -> dict[str, int]:
+    """Where the run's rows went (read, quarantined, accepted, linked …); balanced=1 when they add up.
+
+    Tables not there (yet) are left out; tables with a run id column are filtered to this run."""
+    mine = "run_id = ?"
+    raw = [_count(db, t, "_run_id = ?", [run_id]) if "_run_id" in db.columns(t) else _count(db, t)
+           for t in db.tables(T.RAW_PREFIX)]
+    entities = None
+    if db.has_table(T.ENTITIES) and db.has_table(T.STD_RECORDS):
+        entities = int(db.scalar(f"SELECT count(DISTINCT e.entity_id) FROM {T.ENTITIES} e "
+                                 f"JOIN {T.STD_RECORDS} s USING (rid) WHERE s.run_id = ?", [run_id]))
+    found: dict[str, int | None] = {
+        "raw_rows": sum(r or 0 for r in raw),
+        "quarantined_ingest": _count(db, T.QUARANTINE, mine + " AND stage = 'ingest'", [run_id]) or 0,
+        "standardized": _count(db, T.STD_STANDARDIZED, mine, [run_id]),
+        "quarantined_validate": _count(db, T.QUARANTINE, mine + " AND stage = 'validate'", [run_id]) or 0,
+        "accepted": _count(db, T.STD_RECORDS, mine, [run_id]),
+        "findings": _count(db, T.DQ_FINDINGS, mine, [run_id]),
+        "entities": entities,
+        "golden": _count(db, T.GOLDEN_RECORDS),
+        "crosswalk": _count(db, T.CROSSWALK),
+        "crosswalk_quarantined": _count(db, T.CROSSWALK, "status = 'quarantined'"),
+        "conflicts": _count(db, "golden_conflicts"),
+    }
+    got = {k: v for k, v in found.items() if v is not None}
+    got["records_in"] = got["raw_rows"] + got["quarantined_ingest"]
+    got["quarantined"] = got["quarantined_ingest"] + got["quarantined_validate"]
+    equal = [("standardized", "raw_rows"), ("crosswalk", "records_in"), ("golden", "entities")]
+    ok = all(got[a] == got[b] for a, b in equal if a in got and b in got)
+    if "accepted" in got and "standardized" in got:
+        ok = ok and got["accepted"] + got["quarantined_validate"] == got["standardized"]
+    got["balanced"] = int(ok)
+    return got
+
+
+# -- the entry ------------------------------------------------------------------------------------------
+def default_as_of(db: Database, run_id: str) -> date:
+    """The run's date: its first stage's start (run_log), else the date in its id, else today in Beijing."""
+    if db.has_table(T.RUN_LOG):
+        started = db.scalar(f"SELECT min(started_at) FROM {T.RUN_LOG} WHERE run_id = ?", [run_id])
+        if isinstance(started, datetime):
+            return started.date()
+    m = re.match(r"^(\d{4})-?(\d{2})-?(\d{2})", run_id)
+    with suppress(ValueError):
+        return date(int(m[1]), int(m[2]), int(m[3])) if m else datetime.now(TIMEZONE).date()
+    return datetime.now(TIMEZONE).date()
+
+
+def _order(row: dict[str, Any]) -> tuple[Any, ...]:
+    levels = ["overall", "dimension", "source", "field", "rule"]
+    dims = [None, *DIMENSIONS]
+    return (levels.index(row["level"]), row["source"] or "", dims.index(row["dimension"]),
+            MEASURED_FIELDS.index(row["field"]) if row["field"] in MEASURED_FIELDS else len(MEASURED_FIELDS),
+            row["field"] or "", row["rule_id"] or "")
+
+
+def report(db: Database, cfg: ReportConfig, run_id: str, *, as_of: date | None = None,
+           sources: list[SourceConfig] | None = None) -> dict[str, Any]:
+    """Compute the run's scorecard and append it to dq_scorecard (a rerun of `run_id` replaces its own rows).
+
+    `as_of` anchors timeliness (default: the run's date — pass it for reproducible figures). `sources` tells
+    which fields each source maps; without it a field counts as mapped when any row of the source has it.
+    Also records the row-conservation figures in dq_run_summary. Returns the overall score and those figures.
+    """
+    as_of = as_of or default_as_of(db, run_id)
+    card = _Card(run_id, as_of, cfg)
+    _base(db, run_id)
+    try:
+        cells = _cells(db, run_id, as_of, sources) + _uniqueness(card, db, run_id)
+    finally:
+        db.execute("DROP VIEW IF EXISTS _rp_base")
+    card.roll_up(cells)
+    card.overall(None)
+    for src in sorted({c[1] for c in cells}):
+        card.overall(src)
+    frame = pl.DataFrame(sorted(card.rows, key=_order), schema=SCORECARD_SCHEMA)
+    summary = run_summary(db, run_id)
+    metrics = {**summary, "threshold_green": cfg.green, "threshold_amber": cfg.amber}
+    summary_frame = pl.DataFrame({"run_id": run_id, "as_of": as_of, "metric": list(metrics),
+                                  "value": [float(v) for v in metrics.values()]},
+                                 schema=SUMMARY_SCHEMA)
+    with db.transaction():
+        for table, rows in ((T.DQ_SCORECARD, frame), (RUN_SUMMARY, summary_frame)):
+            if db.has_table(table):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            db.write(table, rows, mode="append")
+    overall = next((r["score"] for r in card.rows if r["level"] == "overall" and r["source"] is None), None)
+    return {"scorecard_rows": frame.height, "overall_score": None if overall is None else round(overall, 2),
+            "as_of": as_of.isoformat(), **summary}
+
+
+# -- reading a scorecard back -----------------------------------------------------------------------------
+def latest_run_id(db: Database) -> str:
+    """The most recent run with a scorecard (run ids sort by time, see pipeline.new_run_id)."""
+    run = db.scalar(f"SELECT max(run_id) FROM {T.DQ_SCORECARD}") if db.has_table(T.DQ_SCORECARD) else None
+    if run is None:
+        raise HanlinkError("no run has a scorecard yet 还没有任何运行的质量评分",
+                           hint="run `hanlink run` (or `hanlink dedupe FILE`) first")
+    return str(run)
+
+
+def _figure(row: dict[str, Any]) -> dict[str, Any]:
+    score = None if row["score"] is None else round(row["score"], 2)
+    out: dict[str, Any] = {"score": score, "light": row["light"]}
+    if row["denominator"] is not None:
+        out.update(numerator=row["numerator"], denominator=row["denominator"])
+    return out
+
+
+def _rule_figure(row: dict[str, Any]) -> dict[str, Any]:
+    return {"rule_id": row["rule_id"], "field": row["field"], "dimension": row["dimension"],
+            "gbt_indicator": row["gbt_indicator"], **_figure(row),
+            "failed": row["denominator"] - row["numerator"]}
+
+
+def _scope(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """overall / dimensions / fields / rules of one scope (the whole run, or one source)."""
+    out: dict[str, Any] = {"overall": {"score": None, "light": None}, "dimensions": {}, "fields": {},
+                           "rules": []}
+    for r in rows:
+        if r["level"] == "overall":
+            out["overall"] = _figure(r)
+        elif r["level"] in ("dimension", "source"):
+            out["dimensions"][r["dimension"]] = _figure(r)
+        elif r["level"] == "field":
+            out["fields"].setdefault(r["field"], {})[r["dimension"]] = _figure(r)
+        elif r["level"] == "rule":
+            out["rules"].append(_rule_figure(r))
+    return out
+
+
+def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
+    """The scorecard of `run_id` as one JSON-ready document (what scorecard.json holds; docs/scorecard.md).
+
+    {run_id, as_of, thresholds, weights, dimension_names, overall, dimensions, fields, rules, sources,
+    conservation}: scores are 0–100 rounded to 2 places with their traffic light and numerator/denominator;
+    `sources` repeats overall/dimensions/fields/rules per source.
+    """
+    rows = (db.query(f"SELECT * FROM {T.DQ_SCORECARD} WHERE run_id = ?", [run_id]).to_dicts()
+            if db.has_table(T.DQ_SCORECARD) else [])
+    if not rows:
+        raise HanlinkError(f"no scorecard for run {run_id!r} 该运行没有质量评分",
+                           hint="run the report stage for it, or pick a run listed in dq_scorecard")
+    rows.sort(key=_order)
+    metrics = dict(db.fetchall(f"SELECT metric, value FROM {RUN_SUMMARY} WHERE run_id = ?", [run_id])) \
+        if db.has_table(RUN_SUMMARY) else {}
+    defaults = ReportConfig()
+    conservation: dict[str, Any] = {k: int(v) for k, v in metrics.items() if not k.startswith("threshold_")}
+    if "balanced" in conservation:
+        conservation["balanced"] = bool(conservation["balanced"])
+    sources = sorted({r["source"] for r in rows if r["source"] is not None})
+    whole = _scope([r for r in rows if r["source"] is None])
+    return {
+        "run_id": run_id,
+        "as_of": rows[0]["as_of"].isoformat(),
+        "thresholds": {"green": float(metrics.get("threshold_green", defaults.green)),
+                       "amber": float(metrics.get("threshold_amber", defaults.amber))},
+        "weights": dict(WEIGHTS),
+        "dimension_names": {k: {"zh": d.name_zh, "en": d.name_en, "gbt_indicator": d.gbt_indicator}
+                            for k, d in DIMENSIONS.items()},
+        **whole,
+        "sources": {s: _scope([r for r in rows if r["source"] == s]) for s in sources},
+        "conservation": conservation,
+    }
+
+
+_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "### hanlink 数据质量摘要 · 运行 {run_id}（基准日 {as_of}）",
+        "overall": "**总分 {score} {light}**（绿 ≥ {green:g}，黄 ≥ {amber:g}）",
+        "head": "| 维度 | GB/T 36344 指标 | 得分 | 状态 |",
+        "sources": "**各来源**：{per}",
+        "rows": "**行数**：读入 {records_in:,} 行，隔离 {quarantined:,} 行，入库 {accepted:,} 行 → "
+                "实体 {entities:,} 个，黄金记录 {golden:,} 条，对照表 {crosswalk:,} 行；行数守恒 {ok}",
+        "conflicts": "**待核查**：{conflicts:,} 个实体含两个不同的有效身份证号（golden_conflicts）",
+        "worst": "**最需关注的规则**：",
+        "rule": "- `{rule_id}`（{field}，{dim}）：通过率 {score:.1f}%，{failed:,} 条未通过",
+        "green": "🟢 绿", "amber": "🟡 黄", "red": "🔴 红",
+    },
+    "en": {
+        "title": "### hanlink data quality · run {run_id} (as of {as_of})",
+        "overall": "**Overall {score} {light}** (green ≥ {green:g}, amber ≥ {amber:g})",
+        "head": "| Dimension | GB/T 36344 indicator | Score | Light |",
+        "sources": "**Sources**: {per}",
+        "rows": "**Rows**: {records_in:,} read, {quarantined:,} quarantined, {accepted:,} accepted → "
+                "{entities:,} entities, {golden:,} golden records, {crosswalk:,} crosswalk rows; "
+                "rows conserved {ok}",
+        "conflicts": "**To check**: {conflicts:,} entities hold two different valid ID numbers "
+                     "(golden_conflicts)",
+        "worst": "**Rules to look at first**:",
+        "rule": "- `{rule_id}` ({field}, {dim}): {score:.1f}% pass, {failed:,} failed",
+        "green": "🟢 green", "amber": "🟡 amber", "red": "🔴 red",
+    },
+}
+_ROW_COUNTS = ("records_in", "quarantined", "accepted", "entities", "golden", "crosswalk")
+
+
+def _score(fig: dict[str, Any]) -> str:
+    return "—" if fig.get("score") is None else f"{fig['score']:.1f}"
+
+
+def summary_markdown(db: Database, run_id: str, lang: Literal["zh", "en"] = "zh") -> str:
+    """A short Markdown summary of a run's scorecard (Chinese by default, English with lang='en')."""
+    card = scorecard_json(db, run_id)
+    text = _TEXT["en" if lang == "en" else "zh"]
+    lang_key = "en" if lang == "en" else "zh"
+
+    def lamp(fig: dict[str, Any]) -> str:
+        return text.get(fig.get("light") or "", "—")
+
+    lines = [text["title"].format(run_id=run_id, as_of=card["as_of"]), "",
+             text["overall"].format(score=_score(card["overall"]), light=lamp(card["overall"]),
+                                    **card["thresholds"]), "",
+             text["head"], "|---|---|---:|---|"]
+    for key, names in card["dimension_names"].items():
+        if key in card["dimensions"]:
+            fig = card["dimensions"][key]
+            lines.append(f"| {names[lang_key]} | {names['gbt_indicator']} | {_score(fig)} | {lamp(fig)} |")
+    if card["sources"]:
+        per = " · ".join(f"{s} {_score(v['overall'])} {lamp(v['overall']).split()[0]}"
+                         for s, v in card["sources"].items())
+        lines += ["", text["sources"].format(per=per)]
+    counts = card["conservation"]
+    if counts:
+        lines += ["", text["rows"].format(ok="✔" if counts.get("balanced") else "✘",
+                                          **{k: counts.get(k, 0) for k in _ROW_COUNTS})]
+        if counts.get("conflicts"):
+            lines.append(text["conflicts"].format(conflicts=counts["conflicts"]))
+    worst = sorted((r for r in card["rules"] if r["failed"] > 0), key=lambda r: (r["score"], r["rule_id"]))
+    worst = worst[:3]
+    if worst:
+        lines += ["", text["worst"]]
+        lines += [text["rule"].format(rule_id=r["rule_id"], field=r["field"] or "—", score=r["score"],
+                                      failed=r["failed"],
+                                      dim=card["dimension_names"][r["dimension"]][lang_key])
+                  for r in worst]
+    return "\n".join(lines) + "\n"
