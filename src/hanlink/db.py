@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,15 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a query and return the result as a polars frame."""
         return self.con.execute(sql, params or []).pl()
+
+    def create_function(self, name: str, fn: Callable[..., Any], params: list[str], return_type: str) -> None:
+        """Make a vectorized Python function (pyarrow arrays in, one array out) callable from SQL.
+
+        NULL in any argument gives NULL without calling `fn`. A name already registered is left as it is.
+        """
+        if self.scalar("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]):
+            return
+        self.con.create_function(name, fn, params, return_type, type="arrow")  # type: ignore[call-overload]
 
     # -- tables ------------------------------------------------------------------------------------
     def write(self, name: str, df: pl.DataFrame, *, mode: str = "replace") -> int:

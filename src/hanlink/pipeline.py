@@ -62,7 +62,7 @@ def _stage_call(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[st
         from hanlink.survive import survive
         return survive(db, cfg.survivorship, run_id)
     from hanlink.report import report
-    return report(db, cfg.report, run_id)
+    return report(db, cfg.report, run_id, sources=cfg.sources)
 
 
 def _log(db: Database, run_id: str, stage: str, started: float, seconds: float, status: str,

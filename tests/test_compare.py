@@ -1,0 +1,138 @@
+"""Comparisons: the right level on hand-made pairs; symmetric and bounded on generated ones."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matching_data import frame, id_number
+
+from hanlink.block import match_values_sql
+from hanlink.compare import COMPARISONS, compare, comparison, comparison_sql, register_functions
+from hanlink.db import Database
+from hanlink.errors import StageError
+from schemas.pairs import PairsCompared
+
+ID = id_number("110105", date(1990, 3, 5), 123)
+ID_TYPO = ID[:15] + str((int(ID[15]) + 1) % 10) + ID[16:]          # one digit off: checksum error
+ID_SIBLING = id_number("110105", date(1990, 3, 5), 125)              # same region + birth date
+
+CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    ("name", {"name": "张伟"}, {"name": "张伟"}, "exact"),
+    ("name", {"name": "张伟"}, {"name": "張偉"}, "pinyin"),             # traditional, same pinyin
+    ("name", {"name": "张伟"}, {"name": "张玮"}, "pinyin"),             # homophone
+    ("name", {"name": "张伟"}, {"name": "Wei Zhang"}, "name_key"),      # romanized, given name first
+    ("name", {"name": "张伟"}, {"name": "张文"}, "jw_0.92"),            # zhang wei / zhang wen
+    ("name", {"name": "张伟"}, {"name": "张强"}, "jw_0.80"),            # zhang wei / zhang qiang
+    ("name", {"name": "张伟", "name_pinyin": None, "surname": "张"},
+     {"name": "张三丰", "name_pinyin": None, "surname": "张"}, "surname"),
+    ("name", {"name": "张伟"}, {"name": "李娜"}, "else"),
+    ("name", {"name": "张伟"}, {"name": "测试", "name_type": "junk"}, "null"),
+    ("phone", {"phone": "13812345678"}, {"phone": "13812345678"}, "exact"),
+    ("phone", {"phone": "13812345678"}, {"phone": "13812345679"}, "one_edit"),   # one digit off
+    ("phone", {"phone": "13812345678"}, {"phone": "13812345687"}, "one_edit"),   # two digits swapped
+    ("phone", {"phone": "13812345678"}, {"phone": "13912345679"}, "else"),
+    ("phone", {"phone": "13812345678"}, {"phone": "13800138000"}, "null"),       # placeholder
+    ("phone", {"phone": "13812345678"}, {"phone": "01062345678"}, "null"),       # a landline
+    ("landline", {"landline": "01062345678"}, {"phone": "01062345678"}, "exact"),
+    ("landline", {"landline": "01062345678"}, {"landline": "01062345679"}, "else"),
+    ("id_number", {"id_number": ID}, {"id_number": ID}, "exact"),
+    ("id_number", {"id_number": ID}, {"id_number": ID_TYPO}, "one_edit"),
+    ("id_number", {"id_number": ID}, {"id_number": ID_SIBLING}, "birth_region"),
+    ("id_number", {"id_number": ID}, {"id_number": id_number("310104", date(1990, 3, 5), 123)}, "else"),
+    ("id_number", {"id_number": ID}, {"id_number": "110101199001011234"}, "null"),   # placeholder
+    ("email", {"email": "zhangwei@163.com"}, {"email": "zhangwei@163.com"}, "exact"),
+    ("email", {"email": "zhangwei@163.com"}, {"email": "zhangwei@qq.com"}, "local_jw_0.90"),
+    ("email", {"email": "zhangwei@163.com"}, {"email": "lina88@qq.com"}, "else"),
+    ("email", {"email": "zhangwei@163.com"}, {"email": "test@test.com"}, "null"),   # not a valid email
+    ("birth_date", {"birth_date": date(1990, 3, 5)}, {"birth_date": date(1990, 3, 5)}, "exact"),
+    ("birth_date", {"birth_date": date(1990, 3, 5)}, {"birth_date": date(1990, 5, 3)}, "one_part"),
+    ("birth_date", {"birth_date": date(1990, 3, 5)}, {"birth_date": date(1991, 3, 5)}, "one_part"),
+    ("birth_date", {"birth_date": date(1990, 3, 5)}, {"birth_date": date(1985, 7, 1)}, "else"),
+    ("birth_date", {"birth_date": date(1990, 3, 5)}, {"id_number": ID}, "exact"),   # from the ID
+    ("gender", {"gender": "M"}, {"id_number": ID}, "exact"),                        # 123: odd = male
+    ("gender", {"gender": "M"}, {"gender": "F"}, "else"),
+    ("address", {"city": "北京市", "district": "朝阳区", "address_detail": "建设路12号3栋"},
+     {"city": "北京市", "district": "朝阳区", "address_detail": "建设路12号5栋"}, "district_detail"),
+    ("address", {"city": "北京市", "district": "朝阳区", "address_detail": "建设路12号3栋"},
+     {"city": "北京市", "district": "朝阳区", "address_detail": "人民路8号"}, "district"),
+    ("address", {"city": "北京市", "district": "朝阳区"}, {"city": "长春市", "district": "朝阳区"}, "else"),
+    ("address", {"city": "北京市", "district": "朝阳区"}, {"city": "北京市", "district": "海淀区"}, "city"),
+    ("address", {"city": "北京市", "district": "朝阳区"}, {"address_detail": "建设路12号"}, "null"),
+]
+
+
+def _levels(db: Database, cases: list[tuple[str, dict[str, Any], dict[str, Any], str]]) -> list[str]:
+    """Run compare on one pair per case; the label of the case's comparison for each."""
+    people = [p for _, left, right, _ in cases for p in (left, right)]
+    db.write("std_records", frame(*people))
+    n = len(cases)
+    db.write("pairs_candidate", pl.DataFrame({"rid_l": [2 * i for i in range(n)],
+                                              "rid_r": [2 * i + 1 for i in range(n)], "rules": ["test"] * n}))
+    compare(db)
+    out = db.table("pairs_compared").sort("rid_l")
+    labels = []
+    for (name, *_), row in zip(cases, out.iter_rows(named=True), strict=True):
+        level = row[f"g_{name}"]
+        labels.append("null" if level == -1 else comparison(name).levels[level].label)
+    return labels
+
+
+def test_levels_on_hand_made_pairs(db: Database) -> None:
+    assert _levels(db, CASES) == [expected for *_, expected in CASES]
+    PairsCompared.validate(db.table("pairs_compared"), lazy=True)
+
+
+def test_a_missing_value_is_null_not_disagreement(db: Database) -> None:
+    db.write("std_records", frame({"name": "张伟"}, {"name": "张伟", "phone": "13812345678"}))
+    db.write("pairs_candidate", pl.DataFrame({"rid_l": [0], "rid_r": [1], "rules": ["test"]}))
+    compare(db)
+    row = db.table("pairs_compared").row(0, named=True)
+    assert row["g_name"] == 0
+    assert all(row[c.column] == -1 for c in COMPARISONS if c.name != "name")
+
+
+def test_compare_without_candidates_names_the_missing_table(db: Database) -> None:
+    db.write("std_records", frame({"name": "张伟"}))
+    with pytest.raises(StageError, match="pairs_candidate"):
+        compare(db)
+
+
+_HANZI = st.text(alphabet="张王李伟娜芳強强偉欧阳", min_size=1, max_size=4)
+_SYLLABLES = st.sampled_from(["zhang", "wei", "li", "na", "wang", "fang"])
+_ROMAN = st.lists(_SYLLABLES, min_size=1, max_size=3).map(" ".join)
+_DIGITS = st.text(alphabet="0123456789", min_size=11, max_size=11).map(lambda s: "1" + s[1:])
+_PERSON = st.fixed_dictionaries({}, optional={
+    "name": st.one_of(_HANZI, _ROMAN),
+    "phone": _DIGITS,
+    "landline": st.sampled_from(["01062345678", "02187654321"]),
+    "id_number": st.sampled_from([ID, ID_TYPO, ID_SIBLING, "110101199001011234"]),
+    "email": st.sampled_from(["zhangwei@163.com", "zhangwe1@qq.com", "lina@qq.com"]),
+    "birth_date": st.dates(date(1990, 1, 1), date(1990, 12, 31)),
+    "gender": st.sampled_from(["M", "F"]),
+    "city": st.sampled_from(["北京市", "上海市"]),
+    "district": st.sampled_from(["朝阳区", "海淀区"]),
+    "address_detail": st.sampled_from(["建设路12号", "建设路13号", "人民路1号"]),
+})
+
+
+@settings(max_examples=40, deadline=None)
+@given(people=st.lists(_PERSON, min_size=2, max_size=6))
+def test_comparisons_are_symmetric_and_bounded(people: list[dict[str, Any]]) -> None:
+    with Database() as db:
+        db.write("std_records", frame(*people))
+        register_functions(db)
+        n = len(people)
+        pairs = (f"(SELECT a.range AS rid_l, b.range AS rid_r FROM range({n}) a, range({n}) b "
+                 "WHERE a.range <> b.range)")
+        out = db.query(comparison_sql(pairs, f"({match_values_sql()})"))
+    forward = out.filter(pl.col("rid_l") < pl.col("rid_r")).sort("rid_l", "rid_r")
+    backward = (out.filter(pl.col("rid_l") > pl.col("rid_r"))
+                .rename({"rid_l": "rid_r", "rid_r": "rid_l"}).select(forward.columns).sort("rid_l", "rid_r"))
+    assert forward.equals(backward)
+    for c in COMPARISONS:
+        assert out[c.column].is_between(-1, len(c.levels) - 1).all(), c.name
