@@ -2,13 +2,17 @@
 
 One row per input record. Every canonical field keeps its original text in `<field>_raw` beside the
 standardized value. Standardized values are null when the original is missing or unusable; the reason
-is in `dq_findings`, never lost.
+is in `dq_findings`, never lost. Columns typed `X | None` were added later (standardize always writes
+them); they are not required, so hand-made frames of the original contract still validate.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandera.polars as pa
 import polars as pl
+from pandera.engines import polars_engine
 
 NAME_TYPES = ["hanzi", "romanized", "mixed", "company", "junk", "missing"]
 PHONE_TYPES = ["mobile", "landline", "placeholder", "invalid", "missing"]
@@ -20,13 +24,14 @@ class StdRecords(pa.DataFrameModel):
     """One standardized customer record."""
 
     # lineage
-    rid: int = pa.Field(ge=0, unique=True)            # dense row id in this run: source order, then row number
+    rid: int = pa.Field(ge=0, unique=True)            # dense row id in this run: source order, row number
     source: str
     source_record_id: str                              # the source's record id, else the 1-based row number
     row_number: int = pa.Field(ge=1)                   # 1-based data row number in the source file
     run_id: str
 
     # originals, exactly as read (text or null)
+    record_id_raw: str | None = pa.Field(nullable=True)   # the mapped record id as read (may be blank)
     name_raw: str = pa.Field(nullable=True)
     phone_raw: str = pa.Field(nullable=True)
     landline_raw: str = pa.Field(nullable=True)
@@ -41,30 +46,33 @@ class StdRecords(pa.DataFrameModel):
     updated_at_raw: str = pa.Field(nullable=True)
 
     # name
-    name: str = pa.Field(nullable=True)                # NFKC, trimmed, simplified; romanized → lowercase "zhang wei"
+    name: str = pa.Field(nullable=True)                # NFKC, simplified; romanized → lowercase "zhang wei"
     name_type: str = pa.Field(isin=NAME_TYPES)
     surname: str = pa.Field(nullable=True)             # Hanzi surname (compound ones too), or pinyin surname
+    surname_pinyin: str | None = pa.Field(nullable=True)  # surname reading: 曾 → "zeng", 欧阳 → "ou yang"
+    surname_alt: str | None = pa.Field(nullable=True)     # readings of a HK/TW spelling: "wang;huang"
     given_name: str = pa.Field(nullable=True)
     name_pinyin: str = pa.Field(nullable=True)         # toneless syllables, surname first: "zeng xiao ming"
     given_pinyin: str = pa.Field(nullable=True)        # "xiao ming"
     name_key: str = pa.Field(nullable=True)            # order-free key: syllables sorted, space-joined
 
     # phones: digits only; mobiles 11 digits, landlines area code + number ("01062345678")
-    phone: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
+    phone: str = pa.Field(nullable=True, str_matches=r"^[0-9]{7,12}$")
     phone_type: str = pa.Field(isin=PHONE_TYPES)
-    phone_ext: str = pa.Field(nullable=True)
-    landline: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
+    phone_ext: str = pa.Field(nullable=True, str_matches=r"^[0-9]{1,6}$")
+    landline: str = pa.Field(nullable=True, str_matches=r"^[0-9]{7,12}$")
     landline_type: str = pa.Field(isin=PHONE_TYPES)
+    landline_ext: str | None = pa.Field(nullable=True, str_matches=r"^[0-9]{1,6}$")
 
     # resident ID number (GB 11643) or unified social credit code (GB 32100)
-    id_number: str = pa.Field(nullable=True)           # normalized: 18 chars, upper 'X'; 15-digit upgraded
+    id_number: str = pa.Field(nullable=True, str_matches=r"^[0-9A-Z]{18}$")  # 18 chars, 'X' upper; 15 → 18
     id_status: str = pa.Field(isin=ID_STATUSES)
     id_valid: bool                                     # checksum and birth date good, not a placeholder
     id_birth_date: pl.Date = pa.Field(nullable=True)
     id_gender: str = pa.Field(nullable=True, isin=["M", "F"])
-    id_region: str = pa.Field(nullable=True, str_matches=r"^\d{6}$")
+    id_region: str = pa.Field(nullable=True, str_matches=r"^[0-9]{6}$")
 
-    email: str = pa.Field(nullable=True)               # trimmed, lower case
+    email: str = pa.Field(nullable=True, str_matches=r"^[^@\sA-Z]+@[^@\sA-Z]+$")  # valid only, lower case
     email_valid: bool
 
     # address: admin parts normalized to full names (北京市, 北京市, 朝阳区); detail is the rest
@@ -77,6 +85,9 @@ class StdRecords(pa.DataFrameModel):
     birth_date: pl.Date = pa.Field(nullable=True)
     gender: str = pa.Field(nullable=True, isin=["M", "F"])
     updated_at: pl.Datetime = pa.Field(nullable=True)
+
+    # rule ids of the problems standardize found while parsing (validate reports them as findings)
+    std_issues: Annotated[polars_engine.List, pl.String()] | None
 
     class Config:
         strict = False      # later stages may carry extra helper columns

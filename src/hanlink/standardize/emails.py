@@ -1,0 +1,44 @@
+"""Email addresses: trimmed, lower case, checked by a plain pattern, placeholders flagged."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hanlink.standardize.text import fold_width, issue, null_if_blank
+
+# Local part of letters, digits and ._%+-, no leading/trailing/double dot; a domain of labels and a
+# letter TLD. Deliberately simpler than RFC 5322: what customer systems actually accept.
+EMAIL = (r"^[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?"
+         r"(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}$")
+
+# Typed to get past a form; a whole domain of them is a placeholder too.
+PLACEHOLDER_EMAILS: tuple[str, ...] = (
+    "test@test.com", "a@a.com", "aa@aa.com", "abc@abc.com", "xxx@xxx.com", "x@x.com", "123@123.com",
+    "123@qq.com", "1@qq.com", "test@qq.com", "test@163.com", "none@none.com", "no@no.com",
+    "noemail@noemail.com", "null@null.com", "admin@admin.com", "demo@demo.com", "email@email.com",
+)
+PLACEHOLDER_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net", "test.com", "test.cn",
+                                        "xxx.com", "none.com", "email.com")
+
+
+def standardize_emails(values: pl.Series) -> pl.DataFrame:
+    """Standardize emails: `email` (null unless valid), `email_valid`, `email_issue`.
+
+    Full-width characters are folded (＠ → @); a placeholder (test@test.com, anything@example.com) is
+    not valid (issue email.placeholder); anything else that fails the pattern is email.malformed.
+    """
+    t = fold_width(pl.col("_raw")).str.to_lowercase().str.replace_all(r"\s+", "")
+    lf = pl.DataFrame({"_raw": values.cast(pl.String)}).lazy().with_columns(_t=t).with_columns(
+        _s=null_if_blank(pl.col("_t"))).with_columns(
+        _ok=pl.col("_s").str.contains(EMAIL).fill_null(False),
+        _ph=(pl.col("_s").is_in(PLACEHOLDER_EMAILS)
+             | pl.col("_s").str.extract(r"@(.+)$", 1).is_in(PLACEHOLDER_DOMAINS)).fill_null(False),
+    )
+    return lf.select(
+        email=pl.when(pl.col("_ok") & ~pl.col("_ph")).then(pl.col("_s")),
+        email_valid=pl.col("_ok") & ~pl.col("_ph"),
+        email_issue=pl.coalesce(
+            issue(pl.col("_ph"), "email.placeholder"),
+            issue(pl.col("_s").is_not_null() & ~pl.col("_ok"), "email.malformed"),
+        ),
+    ).collect()

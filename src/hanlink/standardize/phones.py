@@ -1,0 +1,85 @@
+"""Mobile and landline numbers: digits only, country prefix and extensions apart, typed (polars rules).
+
+Google's `phonenumbers` was measured ~35× slower, ignores 转/分机 extensions and accepts placeholders such
+as 13800138000, so the rules below are plain vectorized patterns (tests cross-check a sample against it).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hanlink.standardize.text import fold_width, issue, null_if_blank
+
+MOBILE = r"^1[3-9][0-9]{9}$"
+# 0 + area code + local number: 010 and 02x take 8 digits, other (3-digit) area codes 7 or 8; local
+# numbers never start with 0 or 1.
+LANDLINE = r"^0(?:10|2[0-9])[2-9][0-9]{7}$|^0[3-9][0-9]{2}[2-9][0-9]{6,7}$"
+
+# Numbers typed to get past a form: the classic China Mobile test number, counting, all one digit.
+PLACEHOLDERS: tuple[str, ...] = (
+    "13800138000", "13800000000", "13900000000", "13888888888", "13812345678", "13912345678",
+    "12345678901", "12345678910", "01012345678", "02112345678", "1234567", "12345678",
+)
+_ALL_SAME = "^(?:" + "|".join(f"{d}{{7,}}" for d in "0123456789") + ")$"
+# A mobile whose last eight digits are one repeated digit (13900000000, 18611111111).
+_RUN_TAIL = r"^1[0-9]{2}(?:" + "|".join(f"{d}{{8}}" for d in "0123456789") + ")$"
+# Counting from 1 at either end (13812345678, 12345678901).
+_COUNTING = r"12345678$|^12345678"
+
+# Extension markers; 'x'/'#' only when followed by digits at the very end.
+_EXT = r"(?:转|分机|分|内线|ext\.?|x|#)\s*([0-9]{1,6})$"
+# A full landline (with area code) followed by -NNNN: the trailing group is an extension.
+_TRAILING_EXT = r"^(\(?0[0-9]{2,3}\)?[\s-]*[0-9]{7,8})[\s-]+([0-9]{1,5})$"
+
+
+def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFrame:
+    """Standardize phone numbers: columns `<field>`, `<field>_type`, `<field>_ext`, `<field>_issue`.
+
+    `<field>` is digits only (mobile 11 digits, landline 0 + area code + number) and null unless the
+    type is mobile or landline. A +86 / 0086 / 86 prefix is dropped (and the area code's 0 restored for
+    international landlines). Issues: `<field>.placeholder`, `<field>.missing_digit` (mobiles only),
+    `<field>.malformed`.
+    """
+    df = (pl.DataFrame({"_raw": values.cast(pl.String)}).lazy()
+          .with_columns(_t=fold_width(pl.col("_raw")).str.to_lowercase())
+          .with_columns(_s=null_if_blank(pl.col("_t")))
+          .with_columns(_trail=pl.col("_s").str.extract_groups(_TRAILING_EXT),
+                        _x=pl.col("_s").str.extract(_EXT, 1))
+          ).with_columns(
+        _ext=pl.coalesce(pl.col("_x"), pl.col("_trail").struct.field("2")),
+        _base=pl.when(pl.col("_x").is_not_null()).then(pl.col("_s").str.replace(_EXT, ""))
+        .otherwise(pl.coalesce(pl.col("_trail").struct.field("1"), pl.col("_s"))),
+    ).with_columns(
+        _digits=pl.col("_base").str.replace_all(r"[\s\-\(\)\.\[\]/_~]", ""),
+    ).with_columns(
+        _intl=pl.col("_digits").str.contains(r"^(?:\+|00)86"),
+        _d=pl.col("_digits").str.replace(r"^(?:\+86|0086)", ""),
+    ).with_columns(
+        # '86' glued to a mobile (8613812345678); international landlines drop the area code's 0
+        _d=pl.when(pl.col("_d").str.contains(r"^861[3-9][0-9]{9}$")).then(pl.col("_d").str.slice(2))
+        .when(pl.col("_intl") & pl.col("_d").str.contains(r"^[1-9][0-9]{8,10}$")
+              & ~pl.col("_d").str.contains(MOBILE)).then(pl.lit("0") + pl.col("_d"))
+        .otherwise(pl.col("_d")),
+    ).with_columns(
+        _placeholder=pl.col("_d").is_in(PLACEHOLDERS) | pl.col("_d").str.contains(_ALL_SAME)
+        | pl.col("_d").str.contains(_RUN_TAIL) | pl.col("_d").str.contains(_COUNTING),
+        _mobile=pl.col("_d").str.contains(MOBILE),
+        _landline=pl.col("_d").str.contains(LANDLINE),
+    )
+    typ = (pl.when(pl.col("_s").is_null()).then(pl.lit("missing"))
+           .when(pl.col("_placeholder")).then(pl.lit("placeholder"))
+           .when(pl.col("_mobile")).then(pl.lit("mobile"))
+           .when(pl.col("_landline")).then(pl.lit("landline"))
+           .otherwise(pl.lit("invalid")))
+    out = df.with_columns(_type=typ).select(
+        pl.when(pl.col("_type").is_in(["mobile", "landline"])).then(pl.col("_d")).alias(field),
+        pl.col("_type").alias(f"{field}_type"),
+        pl.when(pl.col("_type") != "missing").then(pl.col("_ext")).alias(f"{field}_ext"),
+        pl.coalesce(
+            issue(pl.col("_type") == "placeholder", f"{field}.placeholder"),
+            issue((pl.col("_type") == "invalid") & pl.col("_d").str.contains(r"^1[3-9][0-9]{8}$")
+                  & pl.lit(field == "phone"), f"{field}.missing_digit"),
+            issue(pl.col("_type") == "invalid", f"{field}.malformed"),
+        ).alias(f"{field}_issue"),
+    )
+    return out.collect()

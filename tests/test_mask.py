@@ -1,0 +1,40 @@
+"""Display masks: the common formats, short and empty values, nothing revealed beyond the kept ends."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hanlink.mask import mask_address, mask_email, mask_field, mask_id, mask_name, mask_phone
+
+
+def apply(fn, values: list[str | None]) -> list[str | None]:
+    return pl.DataFrame({"v": values}, schema={"v": pl.String}).select(fn(pl.col("v")))["v"].to_list()
+
+
+def test_common_formats() -> None:
+    assert apply(mask_phone, ["13812345678", "010-62345678", "12", None]) == [
+        "138****5678", "010*****5678", "1*", None]
+    assert apply(mask_id, ["110101199003071234"]) == ["110101********1234"]
+    assert apply(mask_name, ["张伟", "欧阳娜娜", "Zhang Wei"]) == ["张*", "欧***", "Z********"]
+    assert apply(mask_email, ["zhangsan@qq.com", "nobody"]) == ["z***@qq.com", "n*****"]
+    assert apply(mask_address, ["北京市朝阳区建国路88号"]) == ["北京市朝阳区****"]
+
+
+def test_mask_by_field_tag() -> None:
+    df = pl.DataFrame({"v": ["13812345678"]})
+    assert df.select(mask_field("landline", pl.col("v")))["v"][0] == "138****5678"
+    assert df.select(mask_field("gender", pl.col("v")))["v"][0] == "13812345678"   # not sensitive
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Z", "C")), min_size=8, max_size=30),
+                min_size=1, max_size=10))
+@settings(max_examples=50, deadline=None)
+def test_phone_and_id_masks_keep_length_and_hide_the_middle(values: list[str]) -> None:
+    for fn, head, tail in ((mask_phone, 3, 4), (mask_id, 6, 4)):
+        out = apply(fn, values)
+        for v, m in zip(values, out, strict=True):
+            assert m is not None and len(m) == len(v)
+            if len(v) > head + tail:
+                assert m[head:len(v) - tail] == "*" * (len(v) - head - tail)

@@ -1,0 +1,76 @@
+"""Phones: golden formats (+86, 0086, full-width, extensions), placeholders, a cross-check with
+Google's phonenumbers, and properties."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import phonenumbers
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hanlink.standardize.phones import standardize_phones
+from schemas.std_records import PHONE_TYPES
+
+CASES = json.loads((Path(__file__).parent / "cases" / "standardize" / "phones.json").read_text("utf-8"))
+PHONEY = st.text(alphabet=st.sampled_from(list("0123456789１３８+- ()转分机ext.x#")), max_size=22)
+
+
+@pytest.fixture(scope="module")
+def golden() -> list[dict[str, object]]:
+    """The golden raw phones standardized in one call."""
+    return standardize_phones(pl.Series([c["raw"] for c in CASES], dtype=pl.String)).to_dicts()
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=[repr(c["raw"]) for c in CASES])
+def test_golden_case(golden: list[dict[str, object]], i: int) -> None:
+    case, out = CASES[i], golden[i]
+    for key, want in case.items():
+        if key != "raw":
+            assert out[key] == want, f"{case['raw']!r}: {key} = {out[key]!r}, want {want!r}"
+
+
+def test_landline_field_uses_its_own_names() -> None:
+    out = standardize_phones(pl.Series(["010-62345678转8001", "12345678901", "62345"]), field="landline")
+    assert out.columns == ["landline", "landline_type", "landline_ext", "landline_issue"]
+    assert out["landline"].to_list() == ["01062345678", None, None]
+    assert out["landline_ext"].to_list() == ["8001", None, None]
+    assert out["landline_issue"].to_list() == [None, "landline.placeholder", "landline.malformed"]
+
+
+def test_agrees_with_phonenumbers_on_a_sample() -> None:
+    """Every well-formed number phonenumbers calls a valid CN mobile or landline is mobile or landline
+    here too. Our rules are deliberately broader (any 1[3-9] mobile prefix, 7 or 8 local digits in every
+    area) and add placeholders, which phonenumbers accepts."""
+    rng = random.Random(7)
+    areas = ["10", "20", "21", "22", "23", "24", "25", "27", "28", "29", "311", "371", "431", "571", "755"]
+    nums = []
+    for _ in range(3000):
+        if rng.random() < 0.5:
+            nums.append("1" + rng.choice("3456789") + "".join(rng.choices("0123456789", k=9)))
+        else:
+            nums.append("0" + rng.choice(areas) + rng.choice("23456789")
+                        + "".join(rng.choices("0123456789", k=rng.choice([6, 7]))))
+    ours = standardize_phones(pl.Series(nums))["phone_type"].to_list()
+    valid = [phonenumbers.is_valid_number(phonenumbers.parse(n, "CN")) for n in nums]
+    disagree = [(n, t) for n, t, v in zip(nums, ours, valid, strict=True)
+                if v and t not in ("mobile", "landline", "placeholder")]
+    assert sum(valid) > 1000
+    assert disagree == []
+    assert phonenumbers.is_valid_number(phonenumbers.parse("13800138000", "CN"))   # why we keep a list
+    assert standardize_phones(pl.Series(["13800138000"]))["phone_type"][0] == "placeholder"
+
+
+@given(st.lists(st.text(max_size=20) | PHONEY, max_size=20))
+@settings(max_examples=80, deadline=None)
+def test_never_crashes_and_is_idempotent(values: list[str]) -> None:
+    out = standardize_phones(pl.Series(values, dtype=pl.String))
+    assert out.height == len(values)
+    assert set(out["phone_type"].to_list()) <= set(PHONE_TYPES)
+    assert out.filter(pl.col("phone").is_not_null())["phone_type"].is_in(["mobile", "landline"]).all()
+    again = standardize_phones(out["phone"])
+    assert again["phone"].to_list() == out["phone"].to_list()
