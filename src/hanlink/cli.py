@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from hanlink.config import Config
 from hanlink.errors import HanlinkError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -65,7 +66,18 @@ def run(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.
     except HanlinkError as exc:
         _fail(exc)
     out.print(f"run {result.run_id} finished in {sum(result.seconds.values()):.1f}s")
+    _print_summary(cfg, result.run_id)
     _print_outputs(result.outputs, result.database, cfg.project.language)
+
+
+def _print_summary(cfg: Config, run_id: str) -> None:
+    from rich.markdown import Markdown
+
+    from hanlink.pipeline import open_database
+    from hanlink.report import summary_markdown
+
+    with open_database(cfg, read_only=True) as db:
+        out.print(Markdown(summary_markdown(db, run_id, lang=cfg.project.language)))
 
 
 @app.command()

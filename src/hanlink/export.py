@@ -32,14 +32,9 @@ def _atomic_write(path: Path, write: object) -> None:
 
 
 def crosswalk_frame(db: Database, *, with_source: bool) -> pl.DataFrame:
+    """The crosswalk in input order (source, then row number)."""
     cols = "source, source_record_id, entity_id" if with_source else "source_record_id, entity_id"
-    return db.query(f"""
-        SELECT {cols} FROM {T.CROSSWALK}
-        ORDER BY source, try_cast(row_number AS BIGINT) NULLS LAST, source_record_id""") \
-        if "row_number" in db.columns(T.CROSSWALK) else db.query(f"""
-        SELECT c.{cols.replace(', ', ', c.')} FROM {T.CROSSWALK} c
-        LEFT JOIN {T.STD_STANDARDIZED} s ON s.source = c.source AND s.source_record_id = c.source_record_id
-        ORDER BY c.source, s.row_number NULLS LAST, c.source_record_id""")
+    return db.query(f"SELECT {cols} FROM {T.CROSSWALK} ORDER BY source, row_number, source_record_id")
 
 
 def findings_frame(db: Database, run_id: str, *, language: Language = "zh", with_source: bool = False) -> pl.DataFrame:

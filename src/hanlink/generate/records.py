@@ -18,8 +18,9 @@ from hanlink.generate.text import render_addresses, render_birth_dates, render_e
 # Records per entity: half appear once, a quarter twice, … a tail to six.
 RECORDS_PER_ENTITY_P = (0.50, 0.25, 0.12, 0.07, 0.04, 0.02)
 COMPANY_SHARE = 0.03
-UPDATED_FROM = np.datetime64("2019-01-01T00:00:00")
-UPDATED_SPAN_S = int((np.datetime64("2025-07-01T00:00:00") - UPDATED_FROM) / np.timedelta64(1, "s"))
+# A fixed window (not "today") so that generation stays deterministic; it ends near the first release.
+UPDATED_FROM = np.datetime64("2021-01-01T00:00:00")
+UPDATED_SPAN_S = int((np.datetime64("2026-11-01T00:00:00") - UPDATED_FROM) / np.timedelta64(1, "s"))
 
 
 @dataclass(frozen=True)
