@@ -12,9 +12,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="hanlink-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import pytest  # noqa: E402
+import pytest
 
-from hanlink.db import Database  # noqa: E402
+from hanlink.db import Database
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def single_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated single-file customer export (customers.csv, Chinese headers) of 3,000 records + truth.csv."""
+    """A generated single-file export (customers.csv, Chinese headers) of 3,000 records + truth.csv."""
     from hanlink.generate import generate
 
     out = tmp_path_factory.mktemp("single")

@@ -78,13 +78,24 @@ def test_dedupe_is_deterministic(deduped: tuple[Path, Path, str], tmp_path: Path
     again = runner.invoke(app, ["dedupe", str(source), "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
     for name in ("crosswalk.csv", "findings.csv", "golden_records.csv"):
-        assert hashlib.sha256((first / name).read_bytes()).hexdigest() == \
-            hashlib.sha256((tmp_path / name).read_bytes()).hexdigest(), name
+        assert (
+            hashlib.sha256((first / name).read_bytes()).hexdigest()
+            == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        ), name
 
 
 def test_mapping_override_with_unknown_header_is_a_clean_error(single_file: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["dedupe", str(single_file / "customers.csv"), "--out", str(tmp_path),
-                                 "--map", "phone=no_such_column"])
+    result = runner.invoke(
+        app,
+        [
+            "dedupe",
+            str(single_file / "customers.csv"),
+            "--out",
+            str(tmp_path),
+            "--map",
+            "phone=no_such_column",
+        ],
+    )
     assert result.exit_code != 0
     assert "no_such_column" in result.output
     assert "手机号" in result.output  # lists the headers that exist
@@ -92,8 +103,20 @@ def test_mapping_override_with_unknown_header_is_a_clean_error(single_file: Path
 
 
 def test_bad_input_exits_with_a_message_not_a_traceback(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "hanlink.cli", "dedupe", str(tmp_path / "missing.csv"),
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hanlink.cli",
+            "dedupe",
+            str(tmp_path / "missing.csv"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 3
     assert "missing.csv" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -113,3 +136,20 @@ def test_run_with_invalid_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--config", str(path)])
     assert result.exit_code == 2
     assert "matching.match_threshold" in result.output and "'high'" in result.output
+
+
+def test_generate_writes_sources_truth_and_a_config(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "-n", "300", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert len(pl.read_csv(tmp_path / "truth.csv", infer_schema=False)) == 300
+    assert {s.name for s in load_config(tmp_path / "hanlink.toml").sources} == {
+        "crm", "ecommerce", "pos", "callcenter"}
+    assert "truth.csv" in result.output
+
+
+def test_demo_generates_runs_and_says_where_the_outputs_are(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--dir", str(tmp_path), "-n", "400", "--no-prefect"])
+    assert result.exit_code == 0, result.output
+    for name in ("golden_records.csv", "crosswalk.csv", "scorecard.json"):
+        assert str(tmp_path / "work" / "output" / name) in result.output.replace("\n", "")
+        assert (tmp_path / "work" / "output" / name).exists()

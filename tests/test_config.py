@@ -21,19 +21,37 @@ def test_starter_config_is_valid_and_relative_to_its_file(tmp_path: Path) -> Non
     assert cfg.survivorship.rules == {"address": "most_recent"}
 
 
-@pytest.mark.parametrize(("data", "key", "words"), [
-    ({"sources": [{"name": "crm", "path": "x", "format": "xls"}]}, "sources[0].format", ["'xls'", "'excel'"]),
-    ({"blocking": {"rulez": []}}, "blocking.rulez", ["unknown key", "max_block_size"]),
-    ({"sources": [{"name": "crm", "path": "x", "fields": {"nam": "姓名"}}]}, "sources[0].fields",
-     ["'nam'", "phone"]),
-    ({"matching": {"match_threshold": 1.5}}, "matching.match_threshold", ["1.5"]),
-    ({"matching": {"match_threshold": 0.4}}, "matching", ["review_threshold"]),
-    ({"sources": [{"name": "CRM", "path": "x"}]}, "sources[0].name", ["'CRM'"]),
-    ({"sources": [{"name": "crm"}]}, "sources[0].path", ["Field required"]),
-    ({"blocking": {"rules": [["phone", "shoe_size"]]}}, "blocking.rules[0][1]", ["'shoe_size'", "'name_key'"]),
-    ({"survivorship": {"default_rule": "newest"}}, "survivorship.default_rule", ["'newest'", "most_recent"]),
-    ({"sources": [{"name": "a", "path": "x"}, {"name": "a", "path": "y"}]}, "", ["unique", "a"]),
-])
+@pytest.mark.parametrize(
+    ("data", "key", "words"),
+    [
+        (
+            {"sources": [{"name": "crm", "path": "x", "format": "xls"}]},
+            "sources[0].format",
+            ["'xls'", "'excel'"],
+        ),
+        ({"blocking": {"rulez": []}}, "blocking.rulez", ["unknown key", "max_block_size"]),
+        (
+            {"sources": [{"name": "crm", "path": "x", "fields": {"nam": "姓名"}}]},
+            "sources[0].fields",
+            ["'nam'", "phone"],
+        ),
+        ({"matching": {"match_threshold": 1.5}}, "matching.match_threshold", ["1.5"]),
+        ({"matching": {"match_threshold": 0.4}}, "matching", ["review_threshold"]),
+        ({"sources": [{"name": "CRM", "path": "x"}]}, "sources[0].name", ["'CRM'"]),
+        ({"sources": [{"name": "crm"}]}, "sources[0].path", ["Field required"]),
+        (
+            {"blocking": {"rules": [["phone", "shoe_size"]]}},
+            "blocking.rules[0][1]",
+            ["'shoe_size'", "'name_key'"],
+        ),
+        (
+            {"survivorship": {"default_rule": "newest"}},
+            "survivorship.default_rule",
+            ["'newest'", "most_recent"],
+        ),
+        ({"sources": [{"name": "a", "path": "x"}, {"name": "a", "path": "y"}]}, "", ["unique", "a"]),
+    ],
+)
 def test_invalid_config_names_key_value_and_valid_choices(data: dict, key: str, words: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         config_from_dict(data, where="t.toml")
@@ -54,5 +72,6 @@ def test_missing_and_broken_files_are_config_errors(tmp_path: Path) -> None:
 
 def test_starter_config_round_trips_through_toml() -> None:
     data = tomllib.loads(STARTER_CONFIG)
-    assert config_from_dict(data).model_dump(exclude={"base_dir"}) == \
-        config_from_dict(config_from_dict(data).model_dump(exclude={"base_dir"})).model_dump(exclude={"base_dir"})
+    assert config_from_dict(data).model_dump(exclude={"base_dir"}) == config_from_dict(
+        config_from_dict(data).model_dump(exclude={"base_dir"})
+    ).model_dump(exclude={"base_dir"})

@@ -20,7 +20,9 @@ def prefect_server():
         yield
 
 
-def test_nightly_flow_runs_every_stage_and_publishes(prefect_server, demo_project: Path, tmp_path: Path) -> None:
+def test_nightly_flow_runs_every_stage_and_publishes(
+    prefect_server, demo_project: Path, tmp_path: Path
+) -> None:
     from prefect.client.orchestration import get_client
 
     from flows.nightly import nightly

@@ -1,4 +1,5 @@
-"""The `hanlink` command: init, run, dedupe, generate, demo, report. Errors print a message, never a traceback.
+"""The `hanlink` command: init, run, dedupe, generate, demo, report; errors print a message, not a traceback.
+
 
 Exit codes: 0 ok · 1 error · 2 config error · 3 source unreadable · 4 stage failed · 5 rows not conserved.
 """
@@ -15,8 +16,11 @@ from rich.console import Console
 from hanlink.config import Config
 from hanlink.errors import HanlinkError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="hanlink — 中文客户数据质量与去重 / data quality and deduplication for Chinese customer records")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="hanlink — 中文客户数据质量与去重 / data quality and deduplication for Chinese customer records",
+)
 err = Console(stderr=True)
 out = Console()
 
@@ -35,8 +39,10 @@ def _print_outputs(outputs: dict[str, Path], database: Path, lang: str) -> None:
 
 
 @app.command()
-def init(path: Annotated[Path, typer.Argument(help="config file to write")] = Path("hanlink.toml"),
-         force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False) -> None:
+def init(
+    path: Annotated[Path, typer.Argument(help="config file to write")] = Path("hanlink.toml"),
+    force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+) -> None:
     """Write a commented starter config (写一个带注释的起始配置文件)."""
     from hanlink.starter import STARTER_CONFIG
 
@@ -47,9 +53,11 @@ def init(path: Annotated[Path, typer.Argument(help="config file to write")] = Pa
 
 
 @app.command()
-def run(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
-        prefect: Annotated[bool, typer.Option(help="run as a Prefect flow (one task per stage)")] = False,
-        out_dir: Annotated[Path | None, typer.Option("--out", help="where to export outputs")] = None) -> None:
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+    prefect: Annotated[bool, typer.Option(help="run as a Prefect flow (one task per stage)")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where to export outputs")] = None,
+) -> None:
     """Run the nightly pipeline once (每晚流程运行一次)."""
     from hanlink.config import load_config
 
@@ -57,12 +65,13 @@ def run(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.
         cfg = load_config(config)
         if prefect:
             from flows.nightly import nightly
+
             result = nightly(str(config), out_dir=str(out_dir) if out_dir else None)
         else:
             from hanlink.pipeline import run_pipeline
+
             with err.status("running…") as status:
-                result = run_pipeline(cfg, out_dir=out_dir,
-                                      on_stage=lambda s: status.update(f"stage {s}…"))
+                result = run_pipeline(cfg, out_dir=out_dir, on_stage=lambda s: status.update(f"stage {s}…"))
     except HanlinkError as exc:
         _fail(exc)
     out.print(f"run {result.run_id} finished in {sum(result.seconds.values()):.1f}s")
@@ -81,20 +90,28 @@ def _print_summary(cfg: Config, run_id: str) -> None:
 
 
 @app.command()
-def dedupe(input: Annotated[Path, typer.Argument(help="CSV, Excel or Parquet file")],
-           out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
-           map_: Annotated[list[str] | None, typer.Option(
-               "--map", help="override the guessed mapping: field=header (repeatable)")] = None,
-           lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
+def dedupe(
+    input: Annotated[Path, typer.Argument(help="CSV, Excel or Parquet file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="override the guessed mapping: field=header (repeatable)"),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
     """One-shot dedupe of one file: guesses the field mapping from its headers (单文件去重)."""
     from hanlink.oneshot import dedupe_file
 
     if lang not in ("zh", "en"):
         _fail(HanlinkError(f"--lang {lang!r}: valid: zh, en"))
     try:
-        result = dedupe_file(input, out, overrides=_parse_overrides(map_ or []),
-                             language=lang,  # type: ignore[arg-type]
-                             announce=lambda text: err.print(text, highlight=False))
+        result = dedupe_file(
+            input,
+            out,
+            overrides=_parse_overrides(map_ or []),
+            language=lang,  # type: ignore[arg-type]
+            announce=lambda text: err.print(text, highlight=False),
+        )
     except HanlinkError as exc:
         _fail(exc)
     _print_outputs(result.outputs, result.database, lang)
@@ -111,26 +128,31 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
 
 
 @app.command()
-def generate(out: Annotated[Path, typer.Option("--out", "-o")] = Path("data/generated"),
-             records: Annotated[int, typer.Option("--records", "-n")] = 10_000,
-             seed: int = 42,
-             difficulty: Annotated[str, typer.Option(help="normal or hard")] = "normal",
-             layout: Annotated[str, typer.Option(help="sources (4 systems) or single (one file)")] = "sources") -> None:
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", "-o")] = Path("data/generated"),
+    records: Annotated[int, typer.Option("--records", "-n")] = 10_000,
+    seed: int = 42,
+    difficulty: Annotated[str, typer.Option(help="normal or hard")] = "normal",
+    layout: Annotated[str, typer.Option(help="sources (4 systems) or single (one file)")] = "sources",
+) -> None:
     """Generate synthetic Chinese customer records with ground truth (生成合成数据)."""
     from hanlink.generate import generate as gen
 
     if difficulty not in ("normal", "hard") or layout not in ("sources", "single"):
         _fail(HanlinkError("--difficulty must be normal|hard and --layout sources|single"))
-    data = gen(records, out, seed=seed, difficulty=difficulty, layout=layout)  # type: ignore[arg-type]
-    out.print(f"wrote {records} records to {out}")
-    for path in data.files:
+    data = gen(records, out_dir, seed=seed, difficulty=difficulty, layout=layout)  # type: ignore[arg-type]
+    out.print(f"wrote {records} records to {out_dir}")
+    for path in (p for paths in data.files.values() for p in paths):
         out.print(f"  {path}")
+    out.print(f"  {data.truth}\n  {data.config}")
 
 
 @app.command()
-def demo(dir: Annotated[Path, typer.Option("--dir", help="demo folder")] = Path("hanlink-demo"),
-         records: Annotated[int, typer.Option("--records", "-n")] = 5_000,
-         prefect: Annotated[bool, typer.Option(help="run under Prefect (the nightly flow)")] = True) -> None:
+def demo(
+    dir: Annotated[Path, typer.Option("--dir", help="demo folder")] = Path("hanlink-demo"),
+    records: Annotated[int, typer.Option("--records", "-n")] = 5_000,
+    prefect: Annotated[bool, typer.Option(help="run under Prefect (the nightly flow)")] = True,
+) -> None:
     """Generate sample data and run the nightly flow on it (演示：生成样例数据并运行每晚流程)."""
     from hanlink.generate import generate as gen
 
@@ -140,9 +162,11 @@ def demo(dir: Annotated[Path, typer.Option("--dir", help="demo folder")] = Path(
 
 
 @app.command()
-def report(config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
-           run_id: Annotated[str | None, typer.Option(help="a past run (default: the latest)")] = None,
-           lang: Annotated[str, typer.Option(help="zh or en")] = "zh") -> None:
+def report(
+    config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+    run_id: Annotated[str | None, typer.Option(help="a past run (default: the latest)")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
     """Print the quality summary of a run (打印某次运行的质量摘要)."""
     from hanlink.config import load_config
     from hanlink.pipeline import open_database
@@ -163,7 +187,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-
 
 
 if __name__ == "__main__":

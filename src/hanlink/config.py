@@ -55,17 +55,38 @@ class SourceConfig(_Section):
 
 
 BlockingKey = Literal[
-    "phone", "landline", "id_number", "email", "name_key", "name_norm", "birth_date",
-    "district", "city", "surname", "given_pinyin", "address_norm", "phone_last4", "id_birth",
+    "phone",
+    "landline",
+    "id_number",
+    "email",
+    "name_key",
+    "name_norm",
+    "birth_date",
+    "district",
+    "city",
+    "surname",
+    "given_pinyin",
+    "address_norm",
+    "phone_last4",
+    "id_birth",
 ]
+
+
+def _default_blocking_rules() -> list[list[BlockingKey]]:
+    return [
+        ["phone"],
+        ["id_number"],
+        ["email"],
+        ["name_key", "birth_date"],
+        ["name_key", "district"],
+        ["name_key", "phone_last4"],
+        ["id_birth", "surname"],
+    ]
 
 
 class BlockingConfig(_Section):
     # Each rule is a list of std_records keys that must all be equal (and not null) for a pair.
-    rules: list[list[BlockingKey]] = Field(default_factory=lambda: [
-        ["phone"], ["id_number"], ["email"], ["name_key", "birth_date"], ["name_key", "district"],
-        ["name_key", "phone_last4"], ["id_birth", "surname"],
-    ])
+    rules: list[list[BlockingKey]] = Field(default_factory=_default_blocking_rules)
     # A value shared by more records than this is not evidence (placeholders, 张伟 in a big city):
     # it is kept out of blocking and reported.
     max_block_size: int = Field(default=100, ge=2)
@@ -86,7 +107,8 @@ class MatchingConfig(_Section):
         if self.review_threshold >= self.match_threshold:
             raise ValueError(
                 f"review_threshold ({self.review_threshold}) must be below match_threshold "
-                f"({self.match_threshold})")
+                f"({self.match_threshold})"
+            )
         return self
 
 
@@ -171,7 +193,7 @@ def _valid_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | Non
 
 
 def config_from_dict(data: dict[str, Any], *, where: str = "config", base_dir: str | Path = ".") -> Config:
-    """Validate a config mapping; the first problem becomes a ConfigError naming key, value and valid choices."""
+    """Validate a config mapping; the first problem raises a ConfigError naming key, value and choices."""
     try:
         return Config.model_validate({**data, "base_dir": str(base_dir)})
     except ValidationError as exc:
@@ -193,8 +215,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG_NAME) -> Config:
     """Read and validate a project config file."""
     p = Path(path)
     if not p.exists():
-        raise ConfigError(f"config file not found: {p}", where=str(p),
-                          valid="run `hanlink init` to write a starter config")
+        raise ConfigError(
+            f"config file not found: {p}", where=str(p), valid="run `hanlink init` to write a starter config"
+        )
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -106,7 +106,8 @@ class Database:
 
     def columns(self, name: str) -> list[str]:
         rows = self.fetchall(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main' "
             "ORDER BY ordinal_position", [name])
         return [r[0] for r in rows]
 

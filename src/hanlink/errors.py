@@ -30,8 +30,15 @@ class ConfigError(HanlinkError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, key: str | None = None, value: object = None,
-                 valid: str | None = None, where: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        value: object = None,
+        valid: str | None = None,
+        where: str | None = None,
+    ) -> None:
         self.key = key
         self.value = value
         self.valid = valid
@@ -47,7 +54,9 @@ class SourceError(HanlinkError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, source: str, path: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, source: str, path: str | None = None, hint: str | None = None
+    ) -> None:
         self.source = source
         self.path = path
         where = f"source '{source}'" + (f" ({path})" if path else "")
@@ -59,7 +68,9 @@ class StageError(HanlinkError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, stage: str, run_id: str | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, stage: str, run_id: str | None = None, retryable: bool = False
+    ) -> None:
         self.stage = stage
         self.run_id = run_id
         self.retryable = retryable

@@ -2,7 +2,8 @@
 
 Files (names and columns are a contract, keep them stable):
 - crosswalk.csv       source_record_id,entity_id — one row per input record, in input order; quarantined
-                      records have an empty entity_id. With several sources a leading `source` column is added.
+                      records have an empty entity_id. With several sources a leading `source`
+                      column is added.
 - findings.csv        source_record_id,rule_id,field,severity,message — one row per problem found
                       (quarantined-at-ingest rows included); values in messages are masked.
 - golden_records.csv  one row per entity.
@@ -37,13 +38,17 @@ def crosswalk_frame(db: Database, *, with_source: bool) -> pl.DataFrame:
     return db.query(f"SELECT {cols} FROM {T.CROSSWALK} ORDER BY source, row_number, source_record_id")
 
 
-def findings_frame(db: Database, run_id: str, *, language: Language = "zh", with_source: bool = False) -> pl.DataFrame:
+def findings_frame(
+    db: Database, run_id: str, *, language: Language = "zh", with_source: bool = False
+) -> pl.DataFrame:
     msg = "message_zh" if language == "zh" else "message_en"
     reason = "reason_zh" if language == "zh" else "reason_en"
     src = "source, " if with_source else ""
-    parts = [f"""SELECT {src}source_record_id, rule_id, field, severity, {msg} AS message,
+    parts = [
+        f"""SELECT {src}source_record_id, rule_id, field, severity, {msg} AS message,
                         source AS _s, row_number AS _r
-                 FROM {T.DQ_FINDINGS} WHERE run_id = ?"""]
+                 FROM {T.DQ_FINDINGS} WHERE run_id = ?"""
+    ]
     params: list[object] = [run_id]
     if db.has_table(T.QUARANTINE):
         # Rows that could not even be read have no findings of their own: their reason is the finding.
@@ -77,6 +82,10 @@ def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Langua
     for key, frame in frames.items():
         _atomic_write(paths[key], lambda p, f=frame: f.write_csv(p))
     card = scorecard_json(db, run_id)
-    _atomic_write(paths["scorecard"], lambda p: p.write_text(
-        json.dumps(card, ensure_ascii=False, indent=2, default=str, sort_keys=True), encoding="utf-8"))
+    _atomic_write(
+        paths["scorecard"],
+        lambda p: p.write_text(
+            json.dumps(card, ensure_ascii=False, indent=2, default=str, sort_keys=True), encoding="utf-8"
+        ),
+    )
     return paths

@@ -10,21 +10,41 @@ from hanlink.config import config_from_dict
 from hanlink.errors import SourceError
 from hanlink.pipeline import RunResult, run_pipeline
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".parquet": "parquet",
+}
 
 
-def dedupe_file(path: Path, out_dir: Path, *, overrides: dict[str, str] | None = None,
-                language: Literal["zh", "en"] = "zh", run_id: str | None = None,
-                announce: Callable[[str], None] | None = None) -> RunResult:
-    """De-duplicate one CSV/Excel/Parquet file into `out_dir` (crosswalk.csv, findings.csv, golden_records.csv,
-    scorecard.json). The mapping is guessed from Chinese or English headers; `overrides` maps field → header."""
+def dedupe_file(
+    path: Path,
+    out_dir: Path,
+    *,
+    overrides: dict[str, str] | None = None,
+    language: Literal["zh", "en"] = "zh",
+    run_id: str | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> RunResult:
+    """De-duplicate one CSV/Excel/Parquet file into `out_dir`.
+
+    Writes crosswalk.csv, findings.csv, golden_records.csv and scorecard.json. The mapping is guessed from
+    Chinese or English headers; `overrides` maps field → header.
+    """
     from hanlink.mapping import apply_overrides, guess_mapping, read_headers
 
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise SourceError(f"unknown file type {path.suffix!r}", source="input", path=str(path),
-                          hint="valid: " + ", ".join(sorted(FORMATS)))
+        raise SourceError(
+            f"unknown file type {path.suffix!r}",
+            source="input",
+            path=str(path),
+            hint="valid: " + ", ".join(sorted(FORMATS)),
+        )
     if not path.exists():
         raise SourceError("file not found", source="input", path=str(path))
     guess = guess_mapping(read_headers(path, fmt))
@@ -38,10 +58,24 @@ def dedupe_file(path: Path, out_dir: Path, *, overrides: dict[str, str] | None =
     # A one-shot run starts from nothing, so that the same file always gives the same outputs.
     for stale in (database, database.with_name(database.name + ".wal")):
         stale.unlink(missing_ok=True)
-    cfg = config_from_dict({
-        "project": {"name": "dedupe", "database": str(database.resolve()), "work_dir": str(out_dir.resolve()),
-                    "language": language},
-        "sources": [{"name": "input", "path": str(path.resolve()), "format": fmt, "fields": guess.fields,
-                     "required": []}],
-    }, where=f"mapping guessed for {path}")
+    cfg = config_from_dict(
+        {
+            "project": {
+                "name": "dedupe",
+                "database": str(database.resolve()),
+                "work_dir": str(out_dir.resolve()),
+                "language": language,
+            },
+            "sources": [
+                {
+                    "name": "input",
+                    "path": str(path.resolve()),
+                    "format": fmt,
+                    "fields": guess.fields,
+                    "required": [],
+                }
+            ],
+        },
+        where=f"mapping guessed for {path}",
+    )
     return run_pipeline(cfg, run_id=run_id, out_dir=out_dir)

@@ -18,9 +18,19 @@ from hanlink.config import Config
 from hanlink.db import Database
 from hanlink.errors import ConservationError, HanlinkError, StageError
 
-Stage = Literal["ingest", "standardize", "validate", "block", "compare", "score", "cluster", "survive", "report"]
+Stage = Literal[
+    "ingest", "standardize", "validate", "block", "compare", "score", "cluster", "survive", "report"
+]
 STAGES: tuple[Stage, ...] = (
-    "ingest", "standardize", "validate", "block", "compare", "score", "cluster", "survive", "report",
+    "ingest",
+    "standardize",
+    "validate",
+    "block",
+    "compare",
+    "score",
+    "cluster",
+    "survive",
+    "report",
 )
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 
@@ -31,48 +41,66 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def open_database(cfg: Config, *, read_only: bool = False) -> Database:
-    return Database(cfg.database_path, read_only=read_only,
-                    memory_limit=cfg.project.memory_limit, threads=cfg.project.threads)
+    return Database(
+        cfg.database_path,
+        read_only=read_only,
+        memory_limit=cfg.project.memory_limit,
+        threads=cfg.project.threads,
+    )
 
 
 def _stage_call(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[str, Any]:
     # Imported here so that `hanlink --help` stays fast and one broken stage can't break the CLI.
     if stage == "ingest":
         from hanlink.ingest import ingest
+
         return ingest(db, cfg.sources, run_id, base_dir=Path(cfg.base_dir))
     if stage == "standardize":
         from hanlink.standardize import standardize
+
         return standardize(db, cfg.sources, run_id)
     if stage == "validate":
         from hanlink.validate import validate
+
         return validate(db, cfg.sources, run_id)
     if stage == "block":
         from hanlink.block import block
+
         return block(db, cfg.blocking)
     if stage == "compare":
         from hanlink.compare import compare
+
         return compare(db)
     if stage == "score":
         from hanlink.score import score
+
         return score(db, cfg.matching, run_id)
     if stage == "cluster":
         from hanlink.cluster import cluster
+
         return cluster(db, cfg.matching)
     if stage == "survive":
         from hanlink.survive import survive
+
         return survive(db, cfg.survivorship, run_id)
     from hanlink.report import report
+
     return report(db, cfg.report, run_id, sources=cfg.sources)
 
 
-def _log(db: Database, run_id: str, stage: str, started: float, seconds: float, status: str,
-         counts: dict[str, Any]) -> None:
-    row = pl.DataFrame({
-        "run_id": [run_id], "stage": [stage],
-        "started_at": [datetime.fromtimestamp(started, TIMEZONE).replace(tzinfo=None)],
-        "seconds": [round(seconds, 3)], "status": [status],
-        "counts": [json.dumps(counts, ensure_ascii=False, default=str, sort_keys=True)],
-    })
+def _log(
+    db: Database, run_id: str, stage: str, started: float, seconds: float, status: str, counts: dict[str, Any]
+) -> None:
+    row = pl.DataFrame(
+        {
+            "run_id": [run_id],
+            "stage": [stage],
+            "started_at": [datetime.fromtimestamp(started, TIMEZONE).replace(tzinfo=None)],
+            "seconds": [round(seconds, 3)],
+            "status": [status],
+            "counts": [json.dumps(counts, ensure_ascii=False, default=str, sort_keys=True)],
+        }
+    )
     if db.has_table(T.RUN_LOG):
         db.execute(f"DELETE FROM {T.RUN_LOG} WHERE run_id = ? AND stage = ?", [run_id, stage])
     db.write(T.RUN_LOG, row, mode="append")
@@ -107,21 +135,37 @@ def check_conservation(db: Database, run_id: str, stage: Stage) -> dict[str, int
     elif stage == "validate":
         std = db.count(T.STD_STANDARDIZED)
         kept = db.count(T.STD_RECORDS)
-        held = int(db.scalar(f"SELECT count(*) FROM {T.QUARANTINE} WHERE run_id = ? AND stage = 'validate'",
-                             [run_id]) or 0) if db.has_table(T.QUARANTINE) else 0
+        held = (
+            int(
+                db.scalar(
+                    f"SELECT count(*) FROM {T.QUARANTINE} WHERE run_id = ? AND stage = 'validate'", [run_id]
+                )
+                or 0
+            )
+            if db.has_table(T.QUARANTINE)
+            else 0
+        )
         if std != kept + held:
             raise ConservationError(
-                f"{std} standardized rows but {kept} accepted + {held} quarantined", stage=stage, run_id=run_id)
+                f"{std} standardized rows but {kept} accepted + {held} quarantined",
+                stage=stage,
+                run_id=run_id,
+            )
         out.update(rows_accepted=kept, rows_quarantined_validate=held)
     elif stage == "cluster":
         recs = db.count(T.STD_RECORDS)
-        ent = int(db.scalar(
-            f"SELECT count(DISTINCT e.rid) FROM {T.ENTITIES} e JOIN {T.STD_RECORDS} s USING (rid)") or 0)
+        ent = int(
+            db.scalar(f"SELECT count(DISTINCT e.rid) FROM {T.ENTITIES} e JOIN {T.STD_RECORDS} s USING (rid)")
+            or 0
+        )
         total = db.count(T.ENTITIES)
         if not recs == ent == total:
             raise ConservationError(
-                f"{recs} records, {ent} of them with an entity, {total} entity rows: each record needs exactly one",
-                stage=stage, run_id=run_id)
+                f"{recs} records, {ent} of them with an entity, {total} entity rows: "
+                "each record needs exactly one",
+                stage=stage,
+                run_id=run_id,
+            )
         out["rows_with_entity"] = ent
     return out
 
@@ -137,8 +181,13 @@ class RunResult:
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
-def run_pipeline(cfg: Config, *, run_id: str | None = None, out_dir: Path | None = None,
-                 on_stage: Callable[[Stage], None] | None = None) -> RunResult:
+def run_pipeline(
+    cfg: Config,
+    *,
+    run_id: str | None = None,
+    out_dir: Path | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
+) -> RunResult:
     """Run every stage once on the config's database, then export the outputs to `out_dir`.
 
     `out_dir` defaults to <work_dir>/output. `on_stage` is called before each stage (progress display).
@@ -154,6 +203,7 @@ def run_pipeline(cfg: Config, *, run_id: str | None = None, out_dir: Path | None
             t0 = time.perf_counter()
             result.counts[stage] = run_stage(stage, db, cfg, run_id)
             result.seconds[stage] = time.perf_counter() - t0
-        result.outputs = export_outputs(db, run_id, out_dir or cfg.work_path / "output",
-                                        language=cfg.project.language)
+        result.outputs = export_outputs(
+            db, run_id, out_dir or cfg.work_path / "output", language=cfg.project.language
+        )
     return result

@@ -7,7 +7,7 @@ STARTER_CONFIG = '''\
 [project]
 name = "customers"
 database = "work/hanlink.duckdb"   # the warehouse: one DuckDB file
-work_dir = "work"                  # outputs (golden_records.csv, crosswalk.csv, scorecard.json) go to work/output
+work_dir = "work"                  # outputs (golden records, crosswalk, scorecard) go to work/output
 language = "zh"                    # zh | en: language of reports and messages
 # memory_limit = "8GB"             # DuckDB spills to disk beyond this
 # threads = 2
