@@ -146,3 +146,14 @@ def test_end_to_end_precision_and_recall_floors(db: Database) -> None:
     assert quality["precision"] >= 0.98 and quality["recall"] >= 0.95, quality
     assert db.count("entities") == db.count("std_records") == out["records"]
     Entities.validate(db.table("entities"), lazy=True)
+
+
+def test_an_id_carried_by_the_smaller_side_still_blocks_a_later_union() -> None:
+    """Regression: {0 (ID a)} joined to the larger {6, 14} (no ID) keeps ID a, so 0–1 (ID b) is refused."""
+    ident = np.full(15, -1)
+    ident[0], ident[1] = 0, 1
+    left, right = np.array([6, 0, 0]), np.array([14, 6, 1])
+    for find in (constrained_components, greedy_components):
+        roots, refused = find(15, left, right, ident)
+        assert refused == 1
+        assert roots[0] == roots[6] == roots[14] != roots[1]

@@ -74,12 +74,12 @@ def greedy_components(n: int, left: np.ndarray, right: np.ndarray,
         if ca >= 0 and cb >= 0 and ca != cb:
             refused += 1
             continue
+        merged = ca if ca >= 0 else cb          # the union keeps whichever ID either side had
         if size[a] < size[b]:
             a, b = b, a
         parent[b] = a
         size[a] += size[b]
-        if ca < 0:
-            code[a] = cb
+        code[a] = merged
     return _flatten(np.asarray(parent, dtype=np.int64)), refused
 
 
