@@ -105,13 +105,15 @@ def dedupe(
     if lang not in ("zh", "en"):
         _fail(HanlinkError(f"--lang {lang!r}: valid: zh, en"))
     try:
-        result = dedupe_file(
-            input,
-            out,
-            overrides=_parse_overrides(map_ or []),
-            language=lang,  # type: ignore[arg-type]
-            announce=lambda text: err.print(text, highlight=False),
-        )
+        with err.status("…") as status:
+            result = dedupe_file(
+                input,
+                out,
+                overrides=_parse_overrides(map_ or []),
+                language=lang,  # type: ignore[arg-type]
+                announce=lambda text: err.print(text, highlight=False),
+                on_stage=lambda s: status.update(f"stage {s}…"),
+            )
     except HanlinkError as exc:
         _fail(exc)
     _print_outputs(result.outputs, result.database, lang)

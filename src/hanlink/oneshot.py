@@ -8,7 +8,7 @@ from typing import Literal
 
 from hanlink.config import config_from_dict
 from hanlink.errors import SourceError
-from hanlink.pipeline import RunResult, run_pipeline
+from hanlink.pipeline import RunResult, Stage, run_pipeline
 
 FORMATS = {
     ".csv": "csv",
@@ -28,6 +28,7 @@ def dedupe_file(
     language: Literal["zh", "en"] = "zh",
     run_id: str | None = None,
     announce: Callable[[str], None] | None = None,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> RunResult:
     """De-duplicate one CSV/Excel/Parquet file into `out_dir`.
 
@@ -78,4 +79,4 @@ def dedupe_file(
         },
         where=f"mapping guessed for {path}",
     )
-    return run_pipeline(cfg, run_id=run_id, out_dir=out_dir)
+    return run_pipeline(cfg, run_id=run_id, out_dir=out_dir, on_stage=on_stage)
