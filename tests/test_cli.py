@@ -143,7 +143,11 @@ def test_generate_writes_sources_truth_and_a_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert len(pl.read_csv(tmp_path / "truth.csv", infer_schema=False)) == 300
     assert {s.name for s in load_config(tmp_path / "hanlink.toml").sources} == {
-        "crm", "ecommerce", "pos", "callcenter"}
+        "crm",
+        "ecommerce",
+        "pos",
+        "callcenter",
+    }
     assert "truth.csv" in result.output
 
 
@@ -153,3 +157,27 @@ def test_demo_generates_runs_and_says_where_the_outputs_are(tmp_path: Path) -> N
     for name in ("golden_records.csv", "crosswalk.csv", "scorecard.json"):
         assert str(tmp_path / "work" / "output" / name) in result.output.replace("\n", "")
         assert (tmp_path / "work" / "output" / name).exists()
+
+
+def test_explain_shows_weights_that_add_up_and_masks_values(tmp_path: Path) -> None:
+    from hanlink.db import Database
+
+    assert runner.invoke(app, ["demo", "--dir", str(tmp_path), "-n", "400", "--no-prefect"]).exit_code == 0
+    config = tmp_path / "hanlink.toml"
+    with Database(load_config(config).database_path, read_only=True) as db:
+        pair = db.query("""
+            SELECT l.source || ':' || l.source_record_id AS a, r.source || ':' || r.source_record_id AS b,
+                   p.weight, l.phone AS phone_l, r.phone AS phone_r
+            FROM pairs_scored p JOIN std_records l ON l.rid = p.rid_l JOIN std_records r ON r.rid = p.rid_r
+            WHERE l.phone IS NOT NULL AND r.phone IS NOT NULL ORDER BY p.rid_l, p.rid_r LIMIT 1""").row(
+            0, named=True
+        )
+    result = runner.invoke(app, ["explain", pair["a"], pair["b"], "-c", str(config)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert f"weight {pair['weight']:+.2f}" in result.output
+    assert pair["phone_l"] not in result.output and pair["phone_r"] not in result.output
+    assert pair["phone_l"][:3] + "****" in result.output
+    unmasked = runner.invoke(
+        app, ["explain", pair["a"], pair["b"], "-c", str(config), "--unmasked"], terminal_width=200
+    )
+    assert pair["phone_l"] in unmasked.output

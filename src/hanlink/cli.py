@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from hanlink.config import Config
+from hanlink.db import Database
 from hanlink.errors import HanlinkError
 
 app = typer.Typer(
@@ -181,6 +182,74 @@ def report(
             out.print(summary_markdown(db, rid, lang=lang))  # type: ignore[arg-type]
     except HanlinkError as exc:
         _fail(exc)
+
+
+def _find_rid(db: Database, ref: str) -> int:
+    """A record by rid ('123') or by its source and id ('crm:C000123')."""
+    if ref.isdigit():
+        return int(ref)
+    source, sep, record_id = ref.partition(":")
+    rid = (
+        db.scalar(
+            "SELECT rid FROM std_records WHERE source = ? AND source_record_id = ?", [source, record_id]
+        )
+        if sep
+        else None
+    )
+    if rid is None:
+        raise HanlinkError(
+            f"no accepted record {ref!r}", hint="give a rid, or source:record_id as in crosswalk.csv"
+        )
+    return int(rid)
+
+
+@app.command()
+def explain(
+    left: Annotated[str, typer.Argument(help="rid, or source:record_id")],
+    right: Annotated[str, typer.Argument(help="rid, or source:record_id")],
+    config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+    unmasked: Annotated[bool, typer.Option(help="show raw values (stewards only)")] = False,
+) -> None:
+    """Why two records were or weren't merged: each comparison's level and weight (解释两条记录的匹配)."""
+    import polars as pl
+    from rich.table import Table
+
+    from hanlink.config import load_config
+    from hanlink.explain import explain_pair
+    from hanlink.mask import mask_field
+    from hanlink.pipeline import open_database
+
+    try:
+        cfg = load_config(config)
+        with open_database(cfg, read_only=True) as db:
+            why = explain_pair(
+                db, _find_rid(db, left), _find_rid(db, right), match_threshold=cfg.matching.match_threshold
+            )
+    except HanlinkError as exc:
+        _fail(exc)
+    frame = why["comparisons"]
+    if not unmasked:  # analysts see masked values; the weights explain the decision without them
+        frame = pl.concat(
+            [
+                frame.filter(pl.col("comparison") == c).with_columns(
+                    mask_field(c, pl.col("value_l")).alias("value_l"),
+                    mask_field(c, pl.col("value_r")).alias("value_r"),
+                )
+                for c in frame["comparison"].unique(maintain_order=True)
+            ]
+        )
+    table = Table("comparison", "left", "right", "level", "weight (bits)")
+    for r in frame.iter_rows(named=True):
+        table.add_row(
+            r["comparison"], r["value_l"] or "—", r["value_r"] or "—", r["label"], f"{r['weight']:+.2f}"
+        )
+    out.print(table)
+    verdict = "match 合并" if why["match"] else "no match 不合并"
+    veto = f" · veto: {why['veto']}" if why.get("veto") else ""
+    out.print(
+        f"prior {why['prior']:+.2f} + Σ = weight {why['weight']:+.2f} → "
+        f"probability {why['probability']:.4f} → {verdict}{veto}"
+    )
 
 
 def main() -> None:
