@@ -181,3 +181,17 @@ def test_explain_shows_weights_that_add_up_and_masks_values(tmp_path: Path) -> N
         app, ["explain", pair["a"], pair["b"], "-c", str(config), "--unmasked"], terminal_width=200
     )
     assert pair["phone_l"] in unmasked.output
+
+
+def test_a_header_only_file_gives_empty_outputs_and_an_empty_file_a_clear_error(tmp_path: Path) -> None:
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("姓名,手机号\n", encoding="utf-8")
+    result = runner.invoke(app, ["dedupe", str(header_only), "--out", str(tmp_path / "o1")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o1" / "crosswalk.csv").read_text(encoding="utf-8").strip() == "source_record_id,entity_id"
+    card = json.loads((tmp_path / "o1" / "scorecard.json").read_text(encoding="utf-8"))
+    assert card["overall"]["score"] is None and card["conservation"]["records_in"] == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["dedupe", str(empty), "--out", str(tmp_path / "o2")])
+    assert result.exit_code == 3 and "empty.csv" in result.output and "Traceback" not in result.output

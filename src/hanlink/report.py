@@ -401,12 +401,15 @@ def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
     """
     rows = (db.query(f"SELECT * FROM {T.DQ_SCORECARD} WHERE run_id = ?", [run_id]).to_dicts()
             if db.has_table(T.DQ_SCORECARD) else [])
-    if not rows:
+    summary = (db.fetchall(f"SELECT metric, value, as_of FROM {RUN_SUMMARY} WHERE run_id = ?", [run_id])
+               if db.has_table(RUN_SUMMARY) else [])
+    if not rows and not summary:
         raise HanlinkError(f"no scorecard for run {run_id!r} 该运行没有质量评分",
                            hint="run the report stage for it, or pick a run listed in dq_scorecard")
+    # A run with no records at all (a header-only file) has counts but no scores: still a valid scorecard.
     rows.sort(key=_order)
-    metrics = dict(db.fetchall(f"SELECT metric, value FROM {RUN_SUMMARY} WHERE run_id = ?", [run_id])) \
-        if db.has_table(RUN_SUMMARY) else {}
+    metrics = {m: v for m, v, _ in summary}
+    as_of = rows[0]["as_of"] if rows else summary[0][2]
     defaults = ReportConfig()
     conservation: dict[str, Any] = {k: int(v) for k, v in metrics.items() if not k.startswith("threshold_")}
     if "balanced" in conservation:
@@ -415,7 +418,7 @@ def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
     whole = _scope([r for r in rows if r["source"] is None])
     return {
         "run_id": run_id,
-        "as_of": rows[0]["as_of"].isoformat(),
+        "as_of": as_of.isoformat(),
         "thresholds": {"green": float(metrics.get("threshold_green", defaults.green)),
                        "amber": float(metrics.get("threshold_amber", defaults.amber))},
         "weights": dict(WEIGHTS),
