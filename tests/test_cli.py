@@ -188,7 +188,9 @@ def test_a_header_only_file_gives_empty_outputs_and_an_empty_file_a_clear_error(
     header_only.write_text("姓名,手机号\n", encoding="utf-8")
     result = runner.invoke(app, ["dedupe", str(header_only), "--out", str(tmp_path / "o1")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "o1" / "crosswalk.csv").read_text(encoding="utf-8").strip() == "source_record_id,entity_id"
+    assert (tmp_path / "o1" / "crosswalk.csv").read_text(
+        encoding="utf-8"
+    ).strip() == "source_record_id,entity_id"
     card = json.loads((tmp_path / "o1" / "scorecard.json").read_text(encoding="utf-8"))
     assert card["overall"]["score"] is None and card["conservation"]["records_in"] == 0
     empty = tmp_path / "empty.csv"
