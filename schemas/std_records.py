@@ -56,7 +56,8 @@ class StdRecords(pa.DataFrameModel):
     given_pinyin: str = pa.Field(nullable=True)        # "xiao ming"
     name_key: str = pa.Field(nullable=True)            # order-free key: syllables sorted, space-joined
 
-    # phones: digits only; mobiles 11 digits, landlines area code + number ("01062345678")
+    # phones: digits only; mobiles 11 digits, landlines area code + number ("01062345678") or, in a
+    # landline column written without the area code, the 7–8 local digits ("62345678")
     phone: str = pa.Field(nullable=True, str_matches=r"^[0-9]{7,12}$")
     phone_type: str = pa.Field(isin=PHONE_TYPES)
     phone_ext: str = pa.Field(nullable=True, str_matches=r"^[0-9]{1,6}$")

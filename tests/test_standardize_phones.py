@@ -42,6 +42,33 @@ def test_landline_field_uses_its_own_names() -> None:
     assert out["landline_issue"].to_list() == [None, "landline.placeholder", "landline.malformed"]
 
 
+def test_local_number_without_area_code_is_a_landline_only_in_a_landline_column() -> None:
+    """People write their own landline without the area code: valid in its city, not malformed; in a
+    mobile column the same digits stay invalid (more likely a mangled mobile)."""
+    raw = pl.Series(["62345678", "2345678", "6234-5678", "623456", "02345678", "+86 62345678"])
+    land = standardize_phones(raw, field="landline")
+    assert land["landline"].to_list() == ["62345678", "2345678", "62345678", None, None, None]
+    assert land["landline_type"].to_list()[:3] == ["landline"] * 3
+    assert land["landline_issue"].to_list() == [None, None, None, "landline.malformed",
+                                                "landline.malformed", "landline.malformed"]
+    mob = standardize_phones(raw, field="phone")
+    assert mob["phone"].to_list() == [None] * 6
+
+
+@pytest.mark.parametrize("raw", ["+86 111 1111 1111", "+8611111111111", "8611111111111", "0086-12345678901",
+                                 "(+86)123-4567-8901", "8612345678901", "+86 138 0013 8000"])
+def test_placeholder_behind_a_country_prefix_is_still_a_placeholder(raw: str) -> None:
+    out = standardize_phones(pl.Series([raw]))
+    assert out["phone_issue"].to_list() == ["phone.placeholder"]
+
+
+def test_country_prefix_keeps_landlines_and_mobiles_apart() -> None:
+    out = standardize_phones(pl.Series(["+86 10 6234 5678", "+86 755 2345 6789", "8613912876544",
+                                        "+86 139 1287 6544"]))
+    assert out["phone"].to_list() == ["01062345678", "075523456789", "13912876544", "13912876544"]
+    assert out["phone_type"].to_list() == ["landline", "landline", "mobile", "mobile"]
+
+
 def test_agrees_with_phonenumbers_on_a_sample() -> None:
     """Every well-formed number phonenumbers calls a valid CN mobile or landline is mobile or landline
     here too. Our rules are deliberately broader (any 1[3-9] mobile prefix, 7 or 8 local digits in every

@@ -25,7 +25,7 @@ CRM: list[dict[str, str]] = [
      "id_number": "110105199003071247", "email": "lina@qq.com", "address": "北京市朝阳区建国路1号",
      "birth_date": "1990-03-07", "gender": "女", "updated_at": "2024-05-01 10:00:00"},          # 1 clean
     {"record_id": "C2", "name": "测试", "phone": "13800138000"},                                  # 2 junk
-    {"record_id": "C3", "name": "张伟", "phone": "1391287654", "landline": "62345678",
+    {"record_id": "C3", "name": "张伟", "phone": "1391287654", "landline": "623456",
      "id_number": "110105199003071230", "email": "bad@"},                                       # 3
     {"record_id": "C4", "name": "王芳", "phone": "abc", "landline": "12345678",
      "id_number": "110105199002301231", "email": "test@test.com", "birth_date": "someday", "gender": "x",
@@ -120,6 +120,26 @@ def test_each_rule_fires_exactly_where_it_should(run: Run) -> None:
     clean = findings.filter(((pl.col("source") == "crm") & (pl.col("row_number") == 1))
                             | ((pl.col("source") == "web") & (pl.col("row_number") == 3)))
     assert clean.height == 0
+
+
+def test_stand_in_name_is_junk_only_without_usable_contact(db: Database) -> None:
+    """张三/李四 are real names too: a stand-in name alone is no finding, with no contact it is junk."""
+    rows: list[dict[str, str | None]] = [
+        {"id": "1", "name": "张三", "phone": "+86 138 0013 8000"},          # placeholder phone only
+        {"id": "2", "name": "李四", "phone": None, "email": "a@a.com"},     # placeholder email only
+        {"id": "3", "name": "张三", "phone": "13912876544"},                # a real contact: kept
+        {"id": "4", "name": "張三", "phone": None},                         # traditional, nothing else
+    ]
+    write_raw(db, "shop", rows, ["id", "name", "phone", "email"])
+    cfg = config_from_dict({"sources": [{"name": "shop", "path": "shop.csv",
+                                         "fields": {"record_id": "id", "name": "name", "phone": "phone",
+                                                    "email": "email"}}]})
+    standardize(db, cfg.sources, "r1")
+    validate(db, cfg.sources, "r1")
+    f = db.table("dq_findings")
+    assert sorted(f.filter(pl.col("rule_id") == "record.junk")["row_number"].to_list()) == [1, 2, 4]
+    assert f.filter(pl.col("row_number") == 3).height == 0
+    assert "name.junk" not in f["rule_id"].to_list()
 
 
 def test_every_validate_and_standardize_rule_is_exercised() -> None:

@@ -47,8 +47,9 @@ RULES: tuple[Rule, ...] = (
     _r("record.required_missing", "record", "reject", "completeness", "完整性", "validate",
        "必填字段缺失或无效", "A required field is missing or unusable"),
     _r("record.junk", "record", "reject", "accuracy", "准确性", "validate",
-       "测试或无效记录：姓名为占位值，且没有可用的手机、座机、证件号或邮箱",
-       "Test or junk record: placeholder name and no usable phone, landline, ID number or email"),
+       "测试或无效记录：姓名为占位值（或“张三”“李四”等示例姓名），且没有可用的手机、座机、证件号或邮箱",
+       "Test or junk record: placeholder name (or a stand-in such as 张三, 李四) and no usable phone, "
+       "landline, ID number or email"),
     _r("record.duplicate_id", "record_id", "warn", "uniqueness", "准确性", "validate",
        "同一来源中客户编号重复", "The same record id appears more than once in this source"),
     _r("name.missing", "name", "warn", "completeness", "完整性", "validate",
@@ -62,7 +63,7 @@ RULES: tuple[Rule, ...] = (
     _r("phone.placeholder", "phone", "warn", "accuracy", "准确性", "standardize",
        "手机号为占位号码（如 13800138000）", "Phone is a placeholder number (e.g. 13800138000)"),
     _r("landline.malformed", "landline", "warn", "validity", "规范性", "standardize",
-       "座机号码无效（需带区号）", "Landline is not a valid number (area code needed)"),
+       "座机号码无效（位数或区号不对）", "Landline is not a valid number (wrong length or area code)"),
     _r("landline.placeholder", "landline", "warn", "accuracy", "准确性", "standardize",
        "座机号码为占位号码", "Landline is a placeholder number"),
     _r("id.malformed", "id_number", "warn", "validity", "规范性", "standardize",
@@ -133,10 +134,13 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "Gender: 男/M/male/1 → M; 女/F/female/0/2 → F (1/0 is the usual boolean of CRM exports, 2 = F "
      "per GB/T 2261.1); 9, unknown, blank are missing, not a finding."),
     ("电话：全角转半角；去掉 +86/0086/86 前缀、空格、横线、括号和点；“转/分机/ext/x/#”后的分机号"
-     "及完整座机后的 -NNNN 存入 *_ext；手机 1[3-9] 开头 11 位；座机 0 + 区号 + 号码；缺区号的座机判为无效。",
+     "及完整座机后的 -NNNN 存入 *_ext；手机 1[3-9] 开头 11 位；座机 0 + 区号 + 号码；"
+     "座机列中未写区号的 7–8 位本地号码照写保留（市内可拨打，不算错误），手机列中的同样数字判为无效。",
      "Phones: full-width folded; +86/0086/86, spaces, dashes, brackets, dots dropped; extensions after "
      "转/分机/ext/x/# or a trailing -NNNN after a full landline go to *_ext; mobiles 1[3-9] + 9 digits; "
-     "landlines 0 + area code + number; a landline without its area code is invalid."),
+     "landlines 0 + area code + number; in a landline column a 7–8 digit local number written without its "
+     "area code is kept as written (dialable in its city, not an error); the same digits in a mobile "
+     "column are invalid."),
     ("证件号：x 转大写 X；15 位升为 18 位（补“19”并计算校验位）；校验位或出生日期错误的号码仍保留在 "
      "id_number 中供模糊比较，但 id_valid 为假；统一社会信用代码按 GB 32100 校验，状态为 credit_code。",
      "ID numbers: 'x' → 'X'; 15 digits upgraded to 18 ('19' + check); numbers with a bad check or date "

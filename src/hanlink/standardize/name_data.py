@@ -113,6 +113,13 @@ JUNK_NAMES: frozenset[str] = frozenset((
     "测试账号", "用户", "空", "顾客",
 ))
 
+# The textbook stand-in names (张三, 李四 … like "John Doe"): real people bear them too, so the name alone is
+# no finding, but with no usable contact beside it the record is a test record (rule record.junk).
+SAMPLE_NAMES: frozenset[str] = frozenset((
+    "张三", "李四", "王五", "赵六", "孙七", "周八", "吴九", "郑十", "张三丰", "王小明", "李小明", "韩梅梅",
+    "李雷",
+))
+
 # Markers of an organisation rather than a person, checked on the NFKC, lower-cased name: any of these
 # substrings, a Hanzi name of 3+ characters ending in 厂 / 店 / 中心, or a Latin legal-form word.
 COMPANY_WORDS: tuple[str, ...] = (

@@ -14,6 +14,10 @@ MOBILE = r"^1[3-9][0-9]{9}$"
 # 0 + area code + local number: 010 and 02x take 8 digits, other (3-digit) area codes 7 or 8; local
 # numbers never start with 0 or 1.
 LANDLINE = r"^0(?:10|2[0-9])[2-9][0-9]{7}$|^0[3-9][0-9]{2}[2-9][0-9]{6,7}$"
+# A local number written without its area code, as people write their own landline: dialable within the
+# city, so in a landline column it is kept (digits as written), not judged malformed. In a mobile column
+# the same digits are more likely a mangled mobile, so there it stays invalid.
+LOCAL = r"^[2-9][0-9]{6,7}$"
 
 # Numbers typed to get past a form: the classic China Mobile test number, counting, all one digit.
 PLACEHOLDERS: tuple[str, ...] = (
@@ -35,7 +39,8 @@ _TRAILING_EXT = r"^(\(?0[0-9]{2,3}\)?[\s-]*[0-9]{7,8})[\s-]+([0-9]{1,5})$"
 def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFrame:
     """Standardize phone numbers: columns `<field>`, `<field>_type`, `<field>_ext`, `<field>_issue`.
 
-    `<field>` is digits only (mobile 11 digits, landline 0 + area code + number) and null unless the
+    `<field>` is digits only (mobile 11 digits, landline 0 + area code + number, or in a landline column
+    the 7–8 local digits when the area code was left out) and null unless the
     type is mobile or landline. A +86 / 0086 / 86 prefix is dropped (and the area code's 0 restored for
     international landlines). Issues: `<field>.placeholder`, `<field>.missing_digit` (mobiles only),
     `<field>.malformed`.
@@ -55,16 +60,20 @@ def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFra
         _intl=pl.col("_digits").str.contains(r"^(?:\+|00)86"),
         _d=pl.col("_digits").str.replace(r"^(?:\+86|0086)", ""),
     ).with_columns(
-        # '86' glued to a mobile (8613812345678); international landlines drop the area code's 0
-        _d=pl.when(pl.col("_d").str.contains(r"^861[3-9][0-9]{9}$")).then(pl.col("_d").str.slice(2))
+        # '86' glued to an 11-digit number starting with 1 (8613812345678, 8611111111111): a mobile, or
+        # a placeholder typed in a mobile's shape. International landlines drop the area code's 0 — but
+        # no area code makes 11 digits starting with 1 (Beijing's 10 + 8 digits is 10), so +86 + such a
+        # number is mobile-shaped and judged as one (+8612345678901 is the counting placeholder).
+        _d=pl.when(pl.col("_d").str.contains(r"^861[0-9]{10}$")).then(pl.col("_d").str.slice(2))
         .when(pl.col("_intl") & pl.col("_d").str.contains(r"^[1-9][0-9]{8,10}$")
-              & ~pl.col("_d").str.contains(MOBILE)).then(pl.lit("0") + pl.col("_d"))
+              & ~pl.col("_d").str.contains(r"^1[0-9]{10}$")).then(pl.lit("0") + pl.col("_d"))
         .otherwise(pl.col("_d")),
     ).with_columns(
         _placeholder=pl.col("_d").is_in(PLACEHOLDERS) | pl.col("_d").str.contains(_ALL_SAME)
         | pl.col("_d").str.contains(_RUN_TAIL) | pl.col("_d").str.contains(_COUNTING),
         _mobile=pl.col("_d").str.contains(MOBILE),
-        _landline=pl.col("_d").str.contains(LANDLINE),
+        _landline=pl.col("_d").str.contains(LANDLINE)
+        | (pl.col("_d").str.contains(LOCAL) & ~pl.col("_intl") & pl.lit(field == "landline")),
     )
     typ = (pl.when(pl.col("_s").is_null()).then(pl.lit("missing"))
            .when(pl.col("_placeholder")).then(pl.lit("placeholder"))
