@@ -1,4 +1,5 @@
-"""The `hanlink` command: init, run, dedupe, generate, demo, report; errors print a message, not a traceback.
+"""The `hanlink` command: init, run, dedupe, generate, demo, report, explain, review; errors print a message,
+not a traceback.
 
 
 Exit codes: 0 ok · 1 error · 2 config error · 3 source unreadable · 4 stage failed · 5 rows not conserved.
@@ -250,6 +251,59 @@ def explain(
         f"prior {why['prior']:+.2f} + Σ = weight {why['weight']:+.2f} → "
         f"probability {why['probability']:.4f} → {verdict}{veto}"
     )
+
+
+@app.command("review")
+def review_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
+    top: Annotated[int, typer.Option("--top", "-n", help="how many queued pairs to list")] = 20,
+    label: Annotated[
+        tuple[str, str, str] | None,
+        typer.Option(help="LEFT RIGHT match|non_match|unsure (records as source:record_id or rid)"),
+    ] = None,
+    comment: Annotated[str, typer.Option(help="why (saved with the label)")] = "",
+    who: Annotated[str | None, typer.Option(help="reviewer (default $HANLINK_REVIEWER or OS user)")] = None,
+    accuracy: Annotated[
+        bool, typer.Option(help="precision/recall of the model on the labelled pairs")
+    ] = False,
+) -> None:
+    """List the review queue, or label a pair; the next run applies the label (审核待定的记录对)."""
+    from rich.table import Table
+
+    from hanlink import review as rv
+    from hanlink.config import load_config
+    from hanlink.pipeline import open_database
+
+    try:
+        cfg = load_config(config)
+        if label is not None:
+            left, right, decision = label
+            with open_database(cfg) as db:
+                run = db.scalar(f"SELECT max(run_id) FROM {rv.REVIEW_QUEUE}") if db.has_table(
+                    rv.REVIEW_QUEUE) else None
+                row = rv.save_label(db, left, right, decision, comment, who=who, run_id=run)
+            out.print(f"saved 已保存: {row['source_l']}:{row['source_record_id_l']} ~ "
+                      f"{row['source_r']}:{row['source_record_id_r']} = {row['label']} ({row['who']}); "
+                      "the next run applies it 下次运行生效")
+            return
+        with open_database(cfg, read_only=True) as db:
+            if accuracy:
+                out.print(rv.label_accuracy(db))
+                return
+            queue = rv.review_queue(db, top)
+    except HanlinkError as exc:
+        _fail(exc)
+    if queue.is_empty():
+        out.print("the review queue is empty 待审队列为空")
+        return
+    reason = "reason_zh" if cfg.project.language == "zh" else "reason_en"
+    table = Table("#", "priority", "left", "right", "p", "reason")
+    for r in queue.iter_rows(named=True):
+        p = "—" if r["probability"] is None else f"{r['probability']:.3f}"
+        table.add_row(str(r["rank"]), f"{r['priority']:.2f}", f"{r['source_l']}:{r['source_record_id_l']}",
+                      f"{r['source_r']}:{r['source_record_id_r']}", p, r[reason])
+    out.print(table)
+    out.print("label 标注: hanlink review --label LEFT RIGHT match|non_match|unsure --comment …")
 
 
 def main() -> None:

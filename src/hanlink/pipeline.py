@@ -19,7 +19,8 @@ from hanlink.db import Database
 from hanlink.errors import ConservationError, HanlinkError, StageError
 
 Stage = Literal[
-    "ingest", "standardize", "validate", "block", "compare", "score", "cluster", "survive", "report"
+    "ingest", "standardize", "validate", "block", "compare", "score", "cluster", "identify", "review",
+    "survive", "report",
 ]
 STAGES: tuple[Stage, ...] = (
     "ingest",
@@ -29,6 +30,8 @@ STAGES: tuple[Stage, ...] = (
     "compare",
     "score",
     "cluster",
+    "identify",  # analysts' overrides, then stable entity ids (identity.py, issue 5)
+    "review",  # the analysts' review queue (review.py, issue 5)
     "survive",
     "report",
 )
@@ -79,6 +82,14 @@ def _stage_call(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[st
         from hanlink.cluster import cluster
 
         return cluster(db, cfg.matching)
+    if stage == "identify":
+        from hanlink.identity import identify
+
+        return identify(db, run_id)
+    if stage == "review":
+        from hanlink.review import review
+
+        return review(db, cfg.matching, run_id)
     if stage == "survive":
         from hanlink.survive import survive
 
@@ -152,7 +163,7 @@ def check_conservation(db: Database, run_id: str, stage: Stage) -> dict[str, int
                 run_id=run_id,
             )
         out.update(rows_accepted=kept, rows_quarantined_validate=held)
-    elif stage == "cluster":
+    elif stage in ("cluster", "identify"):
         recs = db.count(T.STD_RECORDS)
         ent = int(
             db.scalar(f"SELECT count(DISTINCT e.rid) FROM {T.ENTITIES} e JOIN {T.STD_RECORDS} s USING (rid)")
