@@ -31,7 +31,7 @@ def stage_task(stage: Stage, config_path: str, run_id: str) -> dict[str, Any]:
 def publish_task(config_path: str, run_id: str, out_dir: str | None) -> dict[str, str]:
     """Export the run's outputs and publish its summary as a Prefect artifact."""
     from hanlink.export import export_outputs
-    from hanlink.report import summary_markdown
+    from hanlink.scorecard import summary_markdown
 
     cfg = load_config(config_path)
     with open_database(cfg) as db:

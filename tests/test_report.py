@@ -12,15 +12,8 @@ from hanlink_tables import entities_frame, findings_frame, quarantine_frame, std
 from hanlink.config import ReportConfig, SourceConfig, SurvivorshipConfig
 from hanlink.db import Database
 from hanlink.errors import HanlinkError, StageError
-from hanlink.report import (
-    WEIGHTS,
-    default_as_of,
-    latest_run_id,
-    light,
-    report,
-    scorecard_json,
-    summary_markdown,
-)
+from hanlink.report import WEIGHTS, default_as_of, light, report
+from hanlink.scorecard import latest_run_id, scorecard_json, summary_markdown
 from hanlink.survive import survive
 from schemas.scorecard import DqRunSummary, DqScorecard
 

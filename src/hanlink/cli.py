@@ -85,7 +85,7 @@ def _print_summary(cfg: Config, run_id: str) -> None:
     from rich.markdown import Markdown
 
     from hanlink.pipeline import open_database
-    from hanlink.report import summary_markdown
+    from hanlink.scorecard import summary_markdown
 
     with open_database(cfg, read_only=True) as db:
         out.print(Markdown(summary_markdown(db, run_id, lang=cfg.project.language)))
@@ -174,7 +174,7 @@ def report(
     """Print the quality summary of a run (打印某次运行的质量摘要)."""
     from hanlink.config import load_config
     from hanlink.pipeline import open_database
-    from hanlink.report import latest_run_id, summary_markdown
+    from hanlink.scorecard import latest_run_id, summary_markdown
 
     try:
         cfg = load_config(config)

@@ -63,7 +63,7 @@ def findings_frame(
 
 def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Language = "zh") -> dict[str, Path]:
     """Write crosswalk, findings, golden records and scorecard of `run_id` to `out_dir`; returns the paths."""
-    from hanlink.report import scorecard_json
+    from hanlink.scorecard import scorecard_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     n_sources = int(db.scalar(f"SELECT count(DISTINCT source) FROM {T.CROSSWALK}") or 0)
