@@ -63,6 +63,30 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("address", {"city": "北京市", "district": "朝阳区"}, {"city": "长春市", "district": "朝阳区"}, "else"),
     ("address", {"city": "北京市", "district": "朝阳区"}, {"city": "北京市", "district": "海淀区"}, "city"),
     ("address", {"city": "北京市", "district": "朝阳区"}, {"address_detail": "建设路12号"}, "null"),
+    # Names in Latin letters: tokens in any order, typos, one shared token; Chinese names never get there.
+    ("name", {"name": "Thomas Chudleigh"}, {"name": "Chudleigh, Thomas"}, "tokens"),
+    ("name", {"name": "mitchell richmond"}, {"name": "mithcell richmond"}, "jw_0.92"),
+    ("name", {"name": "adam eveston"}, {"name": "travis eveston"}, "one_token"),
+    ("name", {"name": "talia stubbs"}, {"name": "nicholas hope"}, "else"),
+    ("name", {"name": "张伟", "surname": "张"}, {"name": "张三丰", "name_pinyin": "zzz", "surname": "李"},
+     "else"),
+    ("other_id", {"id_number_raw": "1804974", "id_status": "malformed"},
+     {"id_number_raw": "1804-974", "id_status": "malformed"}, "exact"),
+    ("other_id", {"id_number_raw": "1804974", "id_status": "malformed"},
+     {"id_number_raw": "1804975", "id_status": "malformed"}, "one_edit"),
+    ("other_id", {"id_number_raw": "1804974", "id_status": "malformed"},
+     {"id_number_raw": "1111111", "id_status": "malformed"}, "null"),           # one repeated digit
+    ("other_id", {"id_number_raw": "1804974", "id_status": "malformed"}, {"id_number": ID}, "null"),
+    ("birth_date", {"birth_date": date(2012, 10, 1)}, {"birth_date": date(2012, 9, 30)}, "within_31_days"),
+    ("birth_date", {"birth_date": date(1977, 1, 29)}, {"birth_date": date(1987, 1, 28)}, "two_digits"),
+    ("birth_date", {"birth_date_raw": "1630-08-01"}, {"birth_date_raw": "16300801"}, "exact"),  # pre-1900
+    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "Devon TQ13 8DF"}, "exact"),
+    ("address_text", {"address_raw": "38 wentworth house, 6148 nsw"},
+     {"address_raw": "38 fidge street wentworth house, blair athol 6148 nsw"}, "tokens_0.90"),
+    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "cornwall pl14 8df"}, "postcode"),
+    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "london"}, "else"),
+    ("address_text", {"address_raw": "devon tq13 8df", "city": "北京市"}, {"address_raw": "devon tq13 8df"},
+     "null"),                                                                   # a Chinese address
 ]
 
 
@@ -107,7 +131,10 @@ _SYLLABLES = st.sampled_from(["zhang", "wei", "li", "na", "wang", "fang"])
 _ROMAN = st.lists(_SYLLABLES, min_size=1, max_size=3).map(" ".join)
 _DIGITS = st.text(alphabet="0123456789", min_size=11, max_size=11).map(lambda s: "1" + s[1:])
 _PERSON = st.fixed_dictionaries({}, optional={
-    "name": st.one_of(_HANZI, _ROMAN),
+    "name": st.one_of(_HANZI, _ROMAN,
+                      st.sampled_from(["John Smith", "Smith John", "Jon Smyth", "Mary Smith"])),
+    "id_number_raw": st.sampled_from(["1804974", "1804975", "A1234567"]),
+    "address_raw": st.sampled_from(["devon tq13 8df", "west devon tq13 8df", "38 high street, 6148 nsw"]),
     "phone": _DIGITS,
     "landline": st.sampled_from(["01062345678", "02187654321"]),
     "id_number": st.sampled_from([ID, ID_TYPO, ID_SIBLING, "110101199001011234"]),

@@ -157,3 +157,22 @@ def test_hard_rules_block_a_match_whatever_the_weight(db: Database) -> None:
     assert out["probability"].to_list() == pytest.approx([1.0, 1.0, 1.0])
     assert out["veto"].to_list() == ["different_valid_id", "no_identity_agreement", None]
     assert out["match"].to_list() == [False, False, True]
+
+
+def test_household_veto_fires_only_when_names_disagree_as_people(db: Database) -> None:
+    """Only landline/address agree: a family (different given names) is vetoed; a typo'd name is not."""
+    home = {"landline": "01062345678", "city": "北京市", "district": "朝阳区", "address_detail": "建设路12号"}
+    db.write("std_records", frame(
+        {"name": "John Smith", **home}, {"name": "Mary Smith", **home},         # a household
+        {"name": "John Smith", **home}, {"name": "Jon Smith", **home},          # one person, a typo
+        {"name": "王建国", **home}, {"name": "王秀英", **home},                     # a Chinese household
+        {"name": "Adam Eveston", "birth_date": date(1994, 6, 23), **home},
+        {"name": "Travis Eveston", "birth_date": date(1994, 6, 23), **home}))   # one token + birth date
+    register_functions(db)
+    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
+    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
+    params = params_frame("t", m, u, 0.5)
+    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5), (6, 7)) t(rid_l, rid_r))"
+    side = f"({match_values_sql()})"
+    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params, 0.95)).sort("rid_l")
+    assert out["veto"].to_list() == ["no_identity_agreement", None, "no_identity_agreement", None]

@@ -24,6 +24,21 @@ _ID_USABLE = f"id_number IS NOT NULL AND id_status NOT IN {_ID_UNUSABLE}"
 # The one place that says which std_records value is usable as evidence, for blocking and comparing alike.
 # Each is SQL over std_records that is NULL when the value must not count: placeholders, invalid emails,
 # junk names. Blocking keys (config BlockingKey) and comparison columns (compare.COMPARISONS) name these.
+_NAMED = "name_type NOT IN ('junk', 'missing')"
+# A name written in Latin letters (no Han character), folded: "José  O'Brien" → "jose o brien". Names that
+# aren't Chinese are matched as text and tokens (given/family order varies), not through pinyin.
+_LATIN = (f"CASE WHEN {_NAMED} AND NOT regexp_matches(name, '\\p{{Han}}') THEN nullif(trim(regexp_replace("
+          "lower(strip_accents(coalesce(name_raw, name))), '[^a-z0-9]+', ' ', 'g')), '') END")
+_TOKENS = f"string_split({_LATIN}, ' ')"
+# A non-Chinese ID number (a social security or passport number): alphanumerics of what was typed, when
+# standardize found no Chinese ID in it. 15–18 characters look like a broken Chinese ID: left out.
+_OTHER_ID = "regexp_replace(upper(id_number_raw), '[^0-9A-Z]', '', 'g')"
+# Birth dates standardize set aside as impossible for a living customer (before 1900) are still evidence
+# that two records are one person (genealogy, historical registers).
+_RAW_DATE = "try_strptime(trim(birth_date_raw), ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d'])::DATE"
+_OLD_DATE = (f"CASE WHEN birth_date IS NULL AND birth_date_raw IS NOT NULL "
+             f"AND {_RAW_DATE} < DATE '1900-01-01' THEN {_RAW_DATE} END")
+
 MATCH_VALUES: dict[str, str] = {
     "name": "CASE WHEN name_type NOT IN ('junk', 'missing') THEN nullif(trim(name), '') END",
     "name_pinyin": "CASE WHEN name_type NOT IN ('junk', 'missing') THEN nullif(trim(name_pinyin), '') END",
@@ -31,6 +46,15 @@ MATCH_VALUES: dict[str, str] = {
     # Spaces and dots dropped: "zhang wei" = "zhangwei", "阿卜杜·热合曼" = "阿卜杜热合曼".
     "name_norm": ("CASE WHEN name_type NOT IN ('junk', 'missing') THEN "
                   "nullif(regexp_replace(lower(name), '[\\s·•.\\-]', '', 'g'), '') END"),
+    "name_latin": _LATIN,
+    # Name tokens sorted: "chudleigh thomas" = "thomas chudleigh".
+    "name_tokens": f"array_to_string(list_sort({_TOKENS}), ' ')",
+    # First and last token of a name of two or more tokens (given / family name in either order).
+    "name_first": f"CASE WHEN len({_TOKENS}) >= 2 THEN {_TOKENS}[1] END",
+    "name_last": f"CASE WHEN len({_TOKENS}) >= 2 THEN {_TOKENS}[-1] END",
+    # Initials of a two-or-more-token name, in order: "thomas chudleigh" → "tc".
+    "name_initials": (f"CASE WHEN len({_TOKENS}) >= 2 THEN left({_TOKENS}[1], 1) || left({_TOKENS}[-1], 1) "
+                      "END"),
     "surname": "CASE WHEN name_type NOT IN ('junk', 'missing') THEN nullif(surname, '') END",
     "given_pinyin": "CASE WHEN name_type NOT IN ('junk', 'missing') THEN nullif(given_pinyin, '') END",
     # A mobile is personal; a mobile typed into the landline column still is.
@@ -44,14 +68,24 @@ MATCH_VALUES: dict[str, str] = {
     "id_number": f"CASE WHEN {_ID_USABLE} THEN id_number END",
     "id_valid": "coalesce(id_valid, false)",
     "id_birth": f"CASE WHEN {_ID_USABLE} AND id_status <> 'credit_code' THEN id_birth_date END",
+    "other_id": (f"CASE WHEN id_status = 'malformed' AND length({_OTHER_ID}) BETWEEN 5 AND 14 "
+                 f"AND length(replace({_OTHER_ID}, left({_OTHER_ID}, 1), '')) > 0 THEN {_OTHER_ID} END"),
     "email": "CASE WHEN email_valid THEN nullif(email, '') END",
     "birth_date": (f"coalesce(birth_date, CASE WHEN {_ID_USABLE} AND id_status NOT IN "
-                   "('credit_code', 'bad_date') THEN id_birth_date END)"),
+                   f"('credit_code', 'bad_date') THEN id_birth_date END, {_OLD_DATE})"),
+    "birth_year": (f"year(coalesce(birth_date, CASE WHEN {_ID_USABLE} AND id_status NOT IN "
+                   f"('credit_code', 'bad_date') THEN id_birth_date END, {_OLD_DATE}))"),
     "gender": "coalesce(gender, id_gender)",
     "province": "province",
     "city": "city",
     "district": "district",
     "address_detail": "nullif(trim(address_detail), '')",
+    # The address as free text when no Chinese admin division was found in it (a foreign address).
+    "address_free": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(trim(regexp_replace("
+                     "lower(strip_accents(address_raw)), '[^a-z0-9]+', ' ', 'g')), '') END"),
+    # The last token with a digit in a foreign address: a postcode, else a house number.
+    "address_post": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(regexp_extract("
+                     "lower(strip_accents(address_raw)), '([a-z]*[0-9][a-z0-9]*)[^0-9]*$', 1), '') END"),
     "address_norm": ("CASE WHEN nullif(trim(address_detail), '') IS NOT NULL THEN "
                      "regexp_replace(coalesce(district, '') || address_detail, '\\s', '', 'g') END"),
 }

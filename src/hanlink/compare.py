@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.fuzz import token_set_ratio
 from rapidfuzz.process import cpdist
 
 from hanlink import tables as T
@@ -65,13 +66,36 @@ JW = "hanlink_jw"
 # Edit distance counting an adjacent swap as one edit (optimal string alignment), capped at 2: for
 # "at most one edit" it agrees with DuckDB's damerau_levenshtein, at twice the speed.
 EDITS = "hanlink_edits"
+# Token-set similarity (0..1): words in common, in any order, one side's extra words ignored —
+# "38 wentworth house 6148" against "38 fidge street wentworth house blair athol 6148".
+TOKENS = "hanlink_tokens"
 
 
 def _one_edit(v: str) -> str:
     return f"{EDITS}(l.{v}, r.{v}) <= 1"
 
 _NAME_TEXT = "coalesce({s}.name_pinyin, {s}.name)"
-_NAME_JW = f"{JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')})"
+# DuckDB's own Jaro-Winkler (on bytes) is exact for the a-z0-9 text of Latin name keys, and costs nothing
+# on the nulls of Chinese names, unlike a Python call.
+_ASCII_JW = "jaro_winkler_similarity"
+# Names in Latin letters on both sides are also compared as typed and with their tokens sorted (given and
+# family name in either order); the best of the three similarities counts. Chinese names keep pinyin only.
+_NAME_JW = (f"CASE WHEN l.name_latin IS NULL OR r.name_latin IS NULL "
+            f"THEN {JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}) "
+            f"ELSE greatest({JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}), "
+            f"{_ASCII_JW}(l.name_latin, r.name_latin), {_ASCII_JW}(l.name_tokens, r.name_tokens)) END")
+# One token of a Latin name agrees (up to a typo) with one of the other's: the family name, or the
+# given name, in either order.
+_ONE_TOKEN = ("greatest("
+              f"{_ASCII_JW}(l.name_first, r.name_first), {_ASCII_JW}(l.name_last, r.name_last), "
+              f"{_ASCII_JW}(l.name_first, r.name_last), {_ASCII_JW}(l.name_last, r.name_first)) >= 0.9")
+# How many of the 8 digits of YYYYMMDD differ (pure SQL: cheap on the u sample's random pairs).
+_DATE_DIGITS_DIFFERENT = " + ".join(
+    f"(substr(strftime(l.birth_date, '%Y%m%d'), {i}, 1) <> "
+    f"substr(strftime(r.birth_date, '%Y%m%d'), {i}, 1))::INT"
+    for i in range(1, 9))
+_FREE_JW = f"{JW}(l.address_free, r.address_free)"
+_FREE_TOKENS = f"{TOKENS}(l.address_free, r.address_free)"
 _DETAIL_JW = f"{JW}(l.address_detail, r.address_detail)"
 _SAME_DISTRICT = ("l.district = r.district AND (l.city = r.city OR l.city IS NULL OR r.city IS NULL) "
                   "AND (l.province = r.province OR l.province IS NULL OR r.province IS NULL)")
@@ -83,10 +107,13 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("exact", "l.name = r.name", tf_value="name"),
         Level("pinyin", "l.name_pinyin = r.name_pinyin", tf_value="name_pinyin"),   # homophone, 繁体
         Level("name_key", "l.name_key = r.name_key", tf_value="name_key"),          # Wei Zhang = 张伟
+        Level("tokens", "l.name_tokens = r.name_tokens", tf_value="name_tokens"),   # Smith John = John Smith
         Level("jw_0.92", f"{_NAME_JW} >= 0.92"),
         Level("jw_0.80", f"{_NAME_JW} >= 0.8"),
         Level("surname", "l.surname = r.surname"),
-        ELSE), keys=("name", "name_pinyin", "name_key", "name_norm", "surname", "given_pinyin")),
+        Level("one_token", _ONE_TOKEN),
+        ELSE), keys=("name", "name_pinyin", "name_key", "name_norm", "surname", "given_pinyin", "name_latin",
+                     "name_tokens", "name_first", "name_last", "name_initials")),
     Comparison("phone", ("phone",), _nulls("phone"), (
         Level("exact", "l.phone = r.phone"),
         Level("one_edit", _one_edit("phone")),  # one digit or one swap
@@ -99,6 +126,11 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("one_edit", _one_edit("id_number")),
         Level("birth_region", "left(l.id_number, 14) = left(r.id_number, 14)"),  # region + birth date
         ELSE), keys=("id_number", "id_birth")),
+    # A non-Chinese ID number (social security, passport): only ever present when both sides have one.
+    Comparison("other_id", ("other_id",), _nulls("other_id"), (
+        Level("exact", "l.other_id = r.other_id"),
+        Level("one_edit", _one_edit("other_id")),
+        ELSE), keys=("other_id",)),
     Comparison("email", ("email",), _nulls("email"), (
         Level("exact", "l.email = r.email"),
         Level("local_jw_0.90", f"{JW}(split_part(l.email, '@', 1), split_part(r.email, '@', 1)) >= 0.9"),
@@ -109,7 +141,10 @@ COMPARISONS: tuple[Comparison, ...] = (
                           "month(r.birth_date))::INT + (day(l.birth_date) = day(r.birth_date))::INT = 2 "
                           "OR (year(l.birth_date) = year(r.birth_date) AND month(l.birth_date) = "
                           "day(r.birth_date) AND day(l.birth_date) = month(r.birth_date))"),
-        ELSE), keys=("birth_date", "id_birth")),
+        Level("within_31_days", "abs(date_diff('day', l.birth_date, r.birth_date)) <= 31"),
+        # Two typed digits wrong (1977-01-29 / 1987-01-28): a typo, not another person's date.
+        Level("two_digits", f"{_DATE_DIGITS_DIFFERENT} <= 2"),
+        ELSE), keys=("birth_date", "id_birth", "birth_year")),
     Comparison("gender", ("gender",), _nulls("gender"), (
         Level("exact", "l.gender = r.gender"),
         ELSE), keys=("gender",)),
@@ -119,6 +154,15 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("district", _SAME_DISTRICT),
         Level("city", "l.city = r.city"),
         ELSE), keys=("province", "city", "district", "address_detail", "address_norm")),
+    # A foreign address (no Chinese division found in it) as free text; null for Chinese addresses.
+    Comparison("address_text", ("address_free",), _nulls("address_free"), (
+        Level("exact", "l.address_free = r.address_free", tf_value="address_free"),
+        Level("jw_0.90", f"{_FREE_JW} >= 0.9"),
+        Level("tokens_0.90", f"{_FREE_TOKENS} >= 0.9"),      # words left out or reordered
+        Level("postcode_jw_0.80", f"l.address_post = r.address_post AND {_FREE_JW} >= 0.8"),
+        Level("jw_0.80", f"{_FREE_JW} >= 0.8"),
+        Level("postcode", "l.address_post = r.address_post"),
+        ELSE), keys=("address_free", "address_post")),
 )
 
 
@@ -144,9 +188,16 @@ def edits_arrow(a: pa.Array, b: pa.Array) -> pa.Array:
     return pa.array(dist, type=pa.int32())
 
 
+def token_set_arrow(a: pa.Array, b: pa.Array) -> pa.Array:
+    """Token-set similarity (0..1) of two string arrays, element by element (rapidfuzz token_set_ratio)."""
+    sims = cpdist(a.to_pylist(), b.to_pylist(), scorer=token_set_ratio, dtype=np.float64, workers=1)
+    return pa.array(sims / 100.0, type=pa.float64())
+
+
 def register_functions(db: Database) -> None:
     """Make the Python comparison functions the level SQL uses callable on this database."""
     db.create_function(JW, jaro_winkler_arrow, ["VARCHAR", "VARCHAR"], "DOUBLE")
+    db.create_function(TOKENS, token_set_arrow, ["VARCHAR", "VARCHAR"], "DOUBLE")
     db.create_function(EDITS, edits_arrow, ["VARCHAR", "VARCHAR"], "INTEGER")
 
 

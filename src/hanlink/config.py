@@ -69,6 +69,14 @@ BlockingKey = Literal[
     "address_norm",
     "phone_last4",
     "id_birth",
+    "other_id",
+    "name_tokens",
+    "name_first",
+    "name_last",
+    "name_initials",
+    "birth_year",
+    "address_free",
+    "address_post",
 ]
 
 
@@ -81,6 +89,18 @@ def _default_blocking_rules() -> list[list[BlockingKey]]:
         ["name_key", "district"],
         ["name_key", "phone_last4"],
         ["id_birth", "surname"],
+        # Names in Latin letters and foreign addresses (these keys are null for Chinese names and for
+        # addresses with a Chinese division, so they add next to nothing on Chinese data): tokens in any
+        # order, one name token or the initials with the birth date, the postcode with the family name.
+        ["other_id"],
+        ["name_tokens"],
+        ["name_first", "birth_date"],
+        ["name_last", "birth_date"],
+        ["name_initials", "birth_date"],
+        ["name_last", "birth_year"],
+        ["address_free", "birth_date"],
+        ["name_last", "address_post"],
+        ["address_post", "birth_year"],
     ]
 
 

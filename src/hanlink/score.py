@@ -23,15 +23,27 @@ MIN_SESSION_PAIRS = 10
 PRIOR = "_prior"
 
 # Hard rule: a pair matches only if it agrees on something personal, not just what a household shares
-# (landline, address): name at pinyin-or-better, the mobile, the ID (exact or one typo) or the email.
-_IDENTITY_LEVELS = {"name": "name_key", "phone": "exact", "id_number": "one_edit", "email": "exact"}
+# (landline, address): the mobile, the ID (exact or one typo), another ID number, the email, or the name
+# as the same person's name. Chinese names: pinyin-or-better (siblings 王小明 / 王小敏 are one syllable
+# apart, so a fuzzy pinyin match is family, not identity). Names in Latin letters: up to a typo
+# (Jaro-Winkler ≥ 0.92: "jon smith" / "john smith"), while "mary smith" / "john smith" stays a household.
+_IDENTITY_LEVELS = {"name": "name_key", "phone": "exact", "id_number": "one_edit", "other_id": "one_edit",
+                    "email": "exact"}
+_LATIN_NAME_IDENTITY = "jw_0.92"
 
 
 def _identity_sql() -> str:
     parts = []
+    by_name = {comp.name: comp for comp in COMPARISONS}
     for comp in COMPARISONS:
         if comp.name in _IDENTITY_LEVELS:
             parts.append(f"c.{comp.column} BETWEEN 0 AND {comp.level_index(_IDENTITY_LEVELS[comp.name])}")
+    # One name token in common (Latin names: a given or a family name) on the same birth date is personal
+    # evidence too; a household's members differ in birth date.
+    name, dob = by_name["name"], by_name["birth_date"]
+    parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index(_LATIN_NAME_IDENTITY)} "
+                 "AND l.name_latin IS NOT NULL AND r.name_latin IS NOT NULL)")
+    parts.append(f"(c.{name.column} = {name.level_index('one_token')} AND c.{dob.column} = 0)")
     return " OR ".join(parts)
 
 
