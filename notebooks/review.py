@@ -20,12 +20,9 @@ with app.setup:
     from hanlink import review as rv
     from hanlink.config import load_config
     from hanlink.errors import HanlinkError
-    from hanlink.explain import explain_pair
-    from hanlink.mask import mask_field
+    from hanlink.explain import explain_pair, mask_explanation
     from hanlink.pipeline import open_database
 
-    # Comparisons whose values aren't a canonical field name: masked like the field they hold.
-    MASK_AS = {"other_id": "id_number", "address_text": "address"}
     LABEL_CHOICES = {"match 是同一客户": "match", "not a match 不是同一客户": "non_match",
                      "unsure 不确定": "unsure"}
 
@@ -44,13 +41,7 @@ def pair_view(config_path: str, rid_l: int, rid_r: int) -> dict:
     cfg = load_config(config_path)
     with open_database(cfg, read_only=True) as db:
         why = explain_pair(db, rid_l, rid_r, match_threshold=cfg.matching.match_threshold)
-    frame = why["comparisons"]
-    masked = pl.concat([
-        frame.filter(pl.col("comparison") == c).with_columns(
-            mask_field(MASK_AS.get(c, c), pl.col("value_l")).alias("value_l"),
-            mask_field(MASK_AS.get(c, c), pl.col("value_r")).alias("value_r"))
-        for c in frame["comparison"].unique(maintain_order=True)])
-    return {**why, "comparisons": masked}
+    return mask_explanation(why)
 
 
 @app.function

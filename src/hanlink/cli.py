@@ -212,12 +212,10 @@ def explain(
     unmasked: Annotated[bool, typer.Option(help="show raw values (stewards only)")] = False,
 ) -> None:
     """Why two records were or weren't merged: each comparison's level and weight (解释两条记录的匹配)."""
-    import polars as pl
     from rich.table import Table
 
     from hanlink.config import load_config
-    from hanlink.explain import explain_pair
-    from hanlink.mask import mask_field
+    from hanlink.explain import explain_pair, mask_explanation
     from hanlink.pipeline import open_database
 
     try:
@@ -228,17 +226,9 @@ def explain(
             )
     except HanlinkError as exc:
         _fail(exc)
-    frame = why["comparisons"]
     if not unmasked:  # analysts see masked values; the weights explain the decision without them
-        frame = pl.concat(
-            [
-                frame.filter(pl.col("comparison") == c).with_columns(
-                    mask_field(c, pl.col("value_l")).alias("value_l"),
-                    mask_field(c, pl.col("value_r")).alias("value_r"),
-                )
-                for c in frame["comparison"].unique(maintain_order=True)
-            ]
-        )
+        why = mask_explanation(why)
+    frame = why["comparisons"]
     table = Table("comparison", "left", "right", "level", "weight (bits)")
     for r in frame.iter_rows(named=True):
         table.add_row(

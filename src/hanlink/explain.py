@@ -66,3 +66,24 @@ def explain_pair(db: Database, rid_l: int, rid_r: int, *,
     return {"rid_l": lo, "rid_r": hi, "prior": params.filter(pl.col("comparison") == PRIOR)["weight"].item(),
             "weight": row["weight"], "probability": row["probability"], "match": row["match"],
             "veto": row.get("veto"), "scored": bool(stored.height), "comparisons": frame}
+
+
+# Comparisons whose values aren't held in a canonical field of the same name: masked like the field they hold.
+MASK_AS = {"other_id": "id_number", "address_text": "address"}
+
+
+def mask_explanation(why: dict[str, Any]) -> dict[str, Any]:
+    """The same explanation with every value masked by its field's sensitivity tag (what analysts see)."""
+    from hanlink.mask import mask_field
+
+    frame = why["comparisons"]
+    masked = frame.with_columns(
+        pl.coalesce(
+            [
+                pl.when(pl.col("comparison") == c).then(mask_field(MASK_AS.get(c, c), pl.col(side)))
+                for c in frame["comparison"].unique(maintain_order=True)
+            ]
+        ).alias(side)
+        for side in ("value_l", "value_r")
+    )
+    return {**why, "comparisons": masked}
