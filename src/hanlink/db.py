@@ -90,6 +90,15 @@ class Database:
             self.con.unregister("_hanlink_incoming")
         return df.height
 
+    def drop(self, name: str) -> None:
+        """Drop a table or a view of that name, whichever it is (no error when there is none)."""
+        kind = self.scalar(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+            [table_name(name)],
+        )
+        if kind is not None:
+            self.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
+
     def table(self, name: str) -> pl.DataFrame:
         return self.query(f"SELECT * FROM {table_name(name)}")
 

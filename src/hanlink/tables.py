@@ -4,7 +4,8 @@ from __future__ import annotations
 
 RAW_PREFIX = "raw_"                  # raw_<source>: every row as read, text, with lineage
 STD_STANDARDIZED = "std_standardized"  # standardize: every ingested row, standardized
-STD_RECORDS = "std_records"          # validate: the rows accepted for matching
+STD_RECORDS = "std_records"          # validate: the rows accepted for matching (a view)
+STD_REJECTED = "std_rejected"        # validate: rids of std_standardized held back in the quarantine
 DQ_FINDINGS = "dq_findings"          # validate: one row per problem found
 QUARANTINE = "quarantine"            # ingest + validate: rows held back, with every reason
 PAIRS_CANDIDATE = "pairs_candidate"  # block
