@@ -43,10 +43,11 @@ def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if not apart.any():
             return parent
         np.minimum.at(parent, np.maximum(a, b)[apart], np.minimum(a, b)[apart])
-        parent = _flatten(parent)
+        parent = flatten(parent)
 
 
-def _flatten(parent: np.ndarray) -> np.ndarray:
+def flatten(parent: np.ndarray) -> np.ndarray:
+    """Point every node of a parent array straight at its root (pointer jumping)."""
     while True:
         up = parent[parent]
         if np.array_equal(up, parent):
@@ -80,7 +81,7 @@ def greedy_components(n: int, left: np.ndarray, right: np.ndarray,
         parent[b] = a
         size[a] += size[b]
         code[a] = merged
-    return _flatten(np.asarray(parent, dtype=np.int64)), refused
+    return flatten(np.asarray(parent, dtype=np.int64)), refused
 
 
 def cluster(db: Database, cfg: MatchingConfig) -> dict[str, Any]:

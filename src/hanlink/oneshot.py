@@ -10,15 +10,6 @@ from hanlink.config import config_from_dict
 from hanlink.errors import SourceError
 from hanlink.pipeline import RunResult, Stage, run_pipeline
 
-FORMATS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "csv",
-    ".xlsx": "excel",
-    ".xlsm": "excel",
-    ".parquet": "parquet",
-}
-
 
 def dedupe_file(
     path: Path,
@@ -35,6 +26,7 @@ def dedupe_file(
     Writes crosswalk.csv, findings.csv, golden_records.csv and scorecard.json. The mapping is guessed from
     Chinese or English headers; `overrides` maps field → header.
     """
+    from hanlink.ingest import FORMATS
     from hanlink.mapping import apply_overrides, guess_mapping, read_headers
 
     path = Path(path)

@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _flatten(parent: np.ndarray) -> np.ndarray:
-    while True:
-        up = parent[parent]
-        if np.array_equal(up, parent):
-            return parent
-        parent = up
+from hanlink.cluster import flatten
 
 
 def override_components(n: int, must_l: np.ndarray, must_r: np.ndarray, left: np.ndarray, right: np.ndarray,
@@ -74,4 +68,4 @@ def override_components(n: int, must_l: np.ndarray, must_r: np.ndarray, left: np
 
     refused_must = sum(not union(a, b, True) for a, b in zip(must_l.tolist(), must_r.tolist(), strict=True))
     refused = sum(not union(a, b, False) for a, b in zip(left.tolist(), right.tolist(), strict=True))
-    return _flatten(np.asarray(parent, dtype=np.int64)), refused_must, refused
+    return flatten(np.asarray(parent, dtype=np.int64)), refused_must, refused
