@@ -176,3 +176,21 @@ def test_household_veto_fires_only_when_names_disagree_as_people(db: Database) -
     side = f"({match_values_sql()})"
     out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params, 0.95)).sort("rid_l")
     assert out["veto"].to_list() == ["no_identity_agreement", None, "no_identity_agreement", None]
+
+
+def test_latin_names_sharing_only_a_family_name_stay_a_household(db: Database) -> None:
+    """Surname-first names share a long prefix (JW 0.84–0.91): not enough to be one person."""
+    home = {"landline": "01062345678", "city": "北京市", "district": "朝阳区", "address_detail": "建设路12号"}
+    db.write("std_records", frame(
+        {"name": "Jon Smith", **home}, {"name": "John Smith", **home},             # a typo: one person
+        {"name": "Smith Mary", **home}, {"name": "Smith John", **home},             # JW 0.84, Jaro 0.73
+        {"name": "Zhang Wei", **home}, {"name": "Zhang Min", **home}))              # pinyin, surname first
+    register_functions(db)
+    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
+    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
+    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5)) t(rid_l, rid_r))"
+    side = f"({match_values_sql()})"
+    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params_frame("t", m, u, 0.5), 0.95)
+                   ).sort("rid_l")
+    assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
+
