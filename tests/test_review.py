@@ -162,11 +162,12 @@ def test_overrides_unmerge_and_merge_in_the_next_run_with_history(db: Database) 
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated 4-source project of 800 records run once (run id r1); tests copy it before changing it."""
+    """A generated 4-source project of 1,500 hard records run once (run id r1), with a non-empty review queue
+    (the model is decisive: smaller or cleaner sets leave no pair in the grey zone); tests copy it."""
     from hanlink.generate import generate
 
     out = tmp_path_factory.mktemp("review_project")
-    config = Path(generate(800, out, seed=42, layout="sources").config)
+    config = Path(generate(1500, out, seed=42, layout="sources", difficulty="hard").config)
     run_pipeline(load_config(config), run_id="r1", out_dir=out / "out1")
     return config
 

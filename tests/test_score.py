@@ -16,7 +16,7 @@ from hanlink.compare import COMPARISONS, compare, comparison_sql, register_funct
 from hanlink.config import BlockingConfig, MatchingConfig
 from hanlink.db import Database
 from hanlink.explain import explain_pair
-from hanlink.score import fit_em, params_frame, score, scored_sql
+from hanlink.score import fit_em, params_frame, score, scored_sql, unmix_u
 from schemas.pairs import ModelParams, PairsScored
 
 CFG = MatchingConfig(u_sample_size=20_000, em_sample_size=1_000, seed=7)
@@ -194,3 +194,18 @@ def test_latin_names_sharing_only_a_family_name_stay_a_household(db: Database) -
                    ).sort("rid_l")
     assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
 
+
+
+def test_unmix_u_removes_the_matches_hidden_in_random_pairs() -> None:
+    """Random pairs hold true matches at rate λ: u must be recovered among non-matches only."""
+    u_true = [np.array([1e-6, 1e-4, 1 - 1.01e-4]), np.array([2e-6, 1 - 2e-6])]
+    m = [np.array([0.8, 0.15, 0.05]), np.array([0.9, 0.1])]
+    lam = 1e-4
+    mixed = [lam * mc + (1 - lam) * uc for mc, uc in zip(m, u_true, strict=True)]
+    got = unmix_u(mixed, m, lam, 10_000_000)
+    for g, want in zip(got, u_true, strict=True):
+        assert g.sum() == pytest.approx(1.0)
+        assert np.allclose(g, want, rtol=0.05, atol=2e-7)
+    # Exact agreement now weighs more than the prior costs (before: ≈ log2(1/λ), no more).
+    assert np.log2(m[0][0] / got[0][0]) > np.log2(1 / lam) + 5
+    assert np.log2(m[0][0] / mixed[0][0]) < np.log2(1 / lam)

@@ -27,6 +27,7 @@ PRIOR = "_prior"
 # as the same person's name. Chinese names: pinyin-or-better (siblings 王小明 / 王小敏 are one syllable
 # apart, so a fuzzy pinyin match is family, not identity). Names in Latin letters: up to a typo
 # (Jaro-Winkler ≥ 0.92: "jon smith" / "john smith"), while "mary smith" / "john smith" stays a household.
+# Not 0.80: surname-first names share a long prefix, "zhang wei" / "zhang min" is 0.91 (Jaro 0.85).
 _IDENTITY_LEVELS = {"name": "name_key", "phone": "exact", "id_number": "one_edit", "other_id": "one_edit",
                     "email": "exact"}
 _LATIN_NAME_IDENTITY = "jw_0.92"
@@ -195,6 +196,21 @@ def fit_prior(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: 
     return lam
 
 
+def unmix_u(u: list[np.ndarray], m: list[np.ndarray], lam: float, n_pairs: int) -> list[np.ndarray]:
+    """u among non-matches, from u among random pairs: those are a mixture λ·m + (1 − λ)·u.
+
+    With many duplicates (λ ≈ 1e-4: 5,000 pairs among 10,000 records) the true matches in the random
+    sample set u of every strong level to ≈ λ·m, so no agreement could weigh more than the prior's
+    log2(1/λ): two fields agreeing exactly barely cancelled it. Floor: one pseudo pair in `n_pairs`.
+    """
+    floor = PSEUDO_COUNT / (n_pairs + PSEUDO_COUNT)
+    out = []
+    for uc, mc in zip(u, m, strict=True):
+        pure = np.maximum((uc - lam * mc) / (1 - lam), floor)
+        out.append(pure / pure.sum())
+    return out
+
+
 def params_frame(run_id: str, m: list[np.ndarray], u: list[np.ndarray], lam: float,
                  sessions: list[int] | None = None) -> pl.DataFrame:
     """The fitted model as rows a person can read: one per comparison level, plus the prior.
@@ -277,6 +293,8 @@ def score(db: Database, cfg: MatchingConfig, run_id: str) -> dict[str, Any]:
     u = [u_by_name[c.name] for c in COMPARISONS]
     m, used, sessions = fit_m(_sample(db, cfg.em_sample_size, cfg.seed), u, cfg.em_max_iterations)
     patterns, counts = _all_patterns(db)
+    lam = fit_prior(patterns, counts, m, u, n_records * (n_records - 1) / 2, cfg.em_max_iterations)
+    u = unmix_u(u, m, lam, cfg.u_sample_size)
     lam = fit_prior(patterns, counts, m, u, n_records * (n_records - 1) / 2, cfg.em_max_iterations)
     params = params_frame(run_id, m, u, lam, used)
     db.write(T.MODEL_PARAMS, params)
