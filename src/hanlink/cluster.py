@@ -84,6 +84,32 @@ def greedy_components(n: int, left: np.ndarray, right: np.ndarray,
     return flatten(np.asarray(parent, dtype=np.int64)), refused
 
 
+def write_entities(db: Database, groups: pl.DataFrame) -> None:
+    """Replace `entities` from a grouping of records (columns rid, grp): one entity per group.
+
+    entity_id = 'E' + 12 upper hex chars of sha1 of the group's smallest member key (source|source_record_id).
+    Two groups could share a smallest key only if a source repeats a record id: then the smallest rid tells
+    them apart (stable as long as the duplicates are).
+    """
+    db.write("_entity_groups", groups.select("rid", pl.col("grp").cast(pl.String)))
+    db.execute(f"""
+        CREATE OR REPLACE TABLE {T.ENTITIES} AS
+        WITH keyed AS (
+            SELECT g.rid, g.grp, s.source || '|' || s.source_record_id AS member_key
+            FROM _entity_groups g JOIN {T.STD_RECORDS} s USING (rid)),
+        comps AS (
+            SELECT grp, min(member_key) AS entity_key, min(rid) AS first_rid,
+                   count(*)::INTEGER AS cluster_size
+            FROM keyed GROUP BY grp),
+        named AS (
+            SELECT grp, cluster_size, CASE WHEN count(*) OVER (PARTITION BY entity_key) > 1
+                THEN entity_key || '|' || first_rid ELSE entity_key END AS entity_key
+            FROM comps)
+        SELECT k.rid, 'E' || upper(left(sha1(n.entity_key), 12)) AS entity_id, n.cluster_size
+        FROM keyed k JOIN named n USING (grp) ORDER BY k.rid""")
+    db.execute("DROP TABLE _entity_groups")
+
+
 def cluster(db: Database, cfg: MatchingConfig) -> dict[str, Any]:
     """Write entities (rid, entity_id, cluster_size) for every std_records row, singletons included.
 
@@ -104,25 +130,7 @@ def cluster(db: Database, cfg: MatchingConfig) -> dict[str, Any]:
     left = np.searchsorted(rids, edges["rid_l"].to_numpy())
     right = np.searchsorted(rids, edges["rid_r"].to_numpy())
     roots, refused = constrained_components(len(rids), left, right, ident)
-    db.write("_cluster_roots", pl.DataFrame({"rid": rids, "comp": roots}))
-    # Two clusters could share a smallest key only if a source repeats a record id: then the smallest
-    # rid tells them apart (stable as long as the duplicates are).
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {T.ENTITIES} AS
-        WITH keyed AS (
-            SELECT c.rid, c.comp, s.source || '|' || s.source_record_id AS member_key
-            FROM _cluster_roots c JOIN {T.STD_RECORDS} s USING (rid)),
-        comps AS (
-            SELECT comp, min(member_key) AS entity_key, min(rid) AS first_rid,
-                   count(*)::INTEGER AS cluster_size
-            FROM keyed GROUP BY comp),
-        named AS (
-            SELECT comp, cluster_size, CASE WHEN count(*) OVER (PARTITION BY entity_key) > 1
-                THEN entity_key || '|' || first_rid ELSE entity_key END AS entity_key
-            FROM comps)
-        SELECT k.rid, 'E' || upper(left(sha1(n.entity_key), 12)) AS entity_id, n.cluster_size
-        FROM keyed k JOIN named n USING (comp) ORDER BY k.rid""")
-    db.execute("DROP TABLE _cluster_roots")
+    write_entities(db, pl.DataFrame({"rid": rids, "grp": roots}))
     n_entities, multi = db.fetchall(
         f"SELECT count(DISTINCT entity_id), count(DISTINCT entity_id) FILTER (WHERE cluster_size > 1) "
         f"FROM {T.ENTITIES}")[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -25,10 +26,10 @@ from hanlink.db import Database
 Language = Literal["zh", "en"]
 
 
-def _atomic_write(path: Path, write: object) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)  # type: ignore[operator]
+    write(tmp)
     os.replace(tmp, path)
 
 
@@ -80,7 +81,7 @@ def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Langua
         "golden_records": db.query(f"SELECT * FROM {T.GOLDEN_RECORDS} ORDER BY entity_id"),
     }
     for key, frame in frames.items():
-        _atomic_write(paths[key], lambda p, f=frame: f.write_csv(p))
+        _atomic_write(paths[key], frame.write_csv)
     card = scorecard_json(db, run_id)
     _atomic_write(
         paths["scorecard"],

@@ -149,7 +149,7 @@ def apply_overrides(db: Database, run_id: str) -> dict[str, int]:
     left, right = idx(edges["rid_l"]), idx(edges["rid_r"])
     must_l, must_r, cannot_l, cannot_r = idx(must["rid_l"]), idx(must["rid_r"]), idx(cannot["rid_l"]), \
         idx(cannot["rid_r"])
-    from hanlink.cluster import constrained_components  # plain components when no node has an ID code
+    from hanlink.cluster import constrained_components, write_entities  # plain components: no ID codes
 
     n = len(rids)
     roots, _ = constrained_components(n, np.concatenate([must_l, left]), np.concatenate([must_r, right]),
@@ -164,19 +164,7 @@ def apply_overrides(db: Database, run_id: str) -> dict[str, int]:
     if current.height != n or not np.array_equal(current["rid"].to_numpy(), rids):
         raise StageError("entities and std_records disagree on the records", stage="identify", run_id=run_id)
     group = np.where(inside, np.char.add("G", new_roots.astype(str)), current["entity_id"].to_numpy())
-    db.write("_review_groups", pl.DataFrame({"rid": rids, "grp": group}))
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {T.ENTITIES} AS
-        WITH keyed AS (
-            SELECT g.rid, g.grp, s.source || '|' || s.source_record_id AS member_key
-            FROM _review_groups g JOIN {T.STD_RECORDS} s USING (rid)),
-        comps AS (SELECT grp, min(member_key) AS entity_key, min(rid) AS first_rid,
-                         count(*)::INTEGER AS cluster_size FROM keyed GROUP BY grp),
-        named AS (SELECT grp, cluster_size, CASE WHEN count(*) OVER (PARTITION BY entity_key) > 1
-                         THEN entity_key || '|' || first_rid ELSE entity_key END AS entity_key FROM comps)
-        SELECT k.rid, 'E' || upper(left(sha1(n.entity_key), 12)) AS entity_id, n.cluster_size
-        FROM keyed k JOIN named n USING (grp) ORDER BY k.rid""")
-    db.execute("DROP TABLE _review_groups")
+    write_entities(db, pl.DataFrame({"rid": rids, "grp": group}))
     counts.update(records_reclustered=int(inside.sum()), refused_must_link=int(refused_must))
     return counts
 
