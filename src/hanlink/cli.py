@@ -296,6 +296,21 @@ def review_cmd(
     out.print("label 标注: hanlink review --label LEFT RIGHT match|non_match|unsure --comment …")
 
 
+# Subsystems keep their commands next to their code: each module here has `register(app)`, which adds its
+# commands. A module is listed once it exists (one line per subsystem).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     try:
         app()
