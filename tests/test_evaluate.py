@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from itertools import combinations
 
 import numpy as np
@@ -135,14 +134,17 @@ def test_mismatched_keys_are_an_error_naming_count_and_example() -> None:
         pairwise_metrics(frame([1, None, 2], ["a", "b", "c"]), truth)
 
 
-def test_a_million_keys_in_well_under_a_second() -> None:
+def test_a_million_keys_give_the_closed_form_figures() -> None:
+    # Speed belongs to benchmarks; at this size we check the figures against arithmetic done by hand:
+    # truth = triples, prediction = pairs of triples (clusters of 6) under shuffled keys and labels.
     rng = np.random.default_rng(0)
-    n = 1_000_000
-    keys = np.arange(n)
+    n = 999_996  # a multiple of 6
+    keys = rng.permutation(n)
     truth = pl.DataFrame({"key": keys, "cluster": keys // 3})
-    pred = pl.DataFrame({"key": rng.permutation(keys), "cluster": rng.integers(0, n // 2, n)})
-    start = time.perf_counter()
+    labels = rng.permutation(n // 6)
+    pred = pl.DataFrame({"key": keys, "cluster": labels[keys // 6]})
     pw, b3 = pairwise_metrics(pred, truth), bcubed_metrics(pred, truth)
-    elapsed = time.perf_counter() - start
-    assert 0 <= pw["precision"] <= 1 and 0 <= b3["f1"] <= 1
-    assert elapsed < 2.0, f"{elapsed:.2f}s for both metrics on 1M keys"
+    # true pairs: n/3 triples × 3; predicted: n/6 clusters × 15 pairs, of which the true ones are all found
+    assert pw["precision"] == pytest.approx((n // 3 * 3) / (n // 6 * 15))
+    assert pw["recall"] == pytest.approx(1.0)
+    assert b3["precision"] == pytest.approx(0.5) and b3["recall"] == pytest.approx(1.0)
