@@ -2,8 +2,10 @@
 
 Run as an app:  marimo run notebooks/review.py      (edit: marimo edit notebooks/review.py)
 Headless:       HANLINK_CONFIG=path/to/hanlink.toml marimo export html notebooks/review.py -o review.html
-The project config comes from $HANLINK_CONFIG or the text field (default hanlink.toml). Values are masked;
-labels are saved to review_labels and applied by the next `hanlink run`. No pipeline logic lives here.
+The project config comes from $HANLINK_CONFIG or the text field (default hanlink.toml). The role comes from
+$HANLINK_ROLE, else the config's privacy.role (default analyst): analysts see masked values, stewards the
+raw ones, managers are refused (aggregates only: see the dashboard). Labels are saved to review_labels
+(audited) and applied by the next `hanlink run`. No pipeline logic lives here.
 """
 
 import marimo
@@ -22,14 +24,25 @@ with app.setup:
     from hanlink.errors import HanlinkError
     from hanlink.explain import explain_pair, mask_explanation
     from hanlink.pipeline import open_database
+    from hanlink.privacy import audit
+    from hanlink.privacy.roles import require, resolve_role
 
     LABEL_CHOICES = {"match 是同一客户": "match", "not a match 不是同一客户": "non_match",
                      "unsure 不确定": "unsure"}
 
 
 @app.function
+def notebook_role(config_path: str) -> str:
+    """The role in force ($HANLINK_ROLE, else privacy.role); managers may not open record pairs."""
+    role = resolve_role(None, load_config(config_path).privacy.role)
+    require(role, "steward", "analyst", action="review record pairs")
+    return role
+
+
+@app.function
 def load_queue(config_path: str, top: int = 500) -> pl.DataFrame:
     """The latest run's review queue, best first (raises HanlinkError when there is none)."""
+    notebook_role(config_path)
     cfg = load_config(config_path)
     with open_database(cfg, read_only=True) as db:
         return rv.review_queue(db, top)
@@ -37,20 +50,28 @@ def load_queue(config_path: str, top: int = 500) -> pl.DataFrame:
 
 @app.function
 def pair_view(config_path: str, rid_l: int, rid_r: int) -> dict:
-    """explain_pair with every value masked for analysts: comparisons, weights, probability."""
+    """explain_pair as the role may see it (masked for analysts): comparisons, weights, probability."""
+    role = notebook_role(config_path)
     cfg = load_config(config_path)
     with open_database(cfg, read_only=True) as db:
         why = explain_pair(db, rid_l, rid_r, match_threshold=cfg.matching.match_threshold)
-    return mask_explanation(why)
+    return why if role == "steward" else mask_explanation(why)
 
 
 @app.function
 def save_pair_label(config_path: str, left: str, right: str, label: str, comment: str = "",
                     who: str | None = None, run_id: str | None = None) -> dict:
     """Save an analyst's label (records as 'source:record_id'); the next run applies it."""
+    role = notebook_role(config_path)
+    from hanlink.lock import write_lock
+
     cfg = load_config(config_path)
-    with open_database(cfg) as db:
-        return rv.save_label(db, left, right, label, comment, who=who, run_id=run_id)
+    # the write lock: a label saved while a run publishes is carried into the new warehouse
+    with write_lock(cfg.database_path), open_database(cfg) as db:
+        saved = rv.save_label(db, left, right, label, comment, who=who, run_id=run_id)
+        audit.record(db, "review", f"{left}~{right}", 1, actor=saved["who"], role=role,
+                     detail={"label": saved["label"], "run_id": run_id})
+        return saved
 
 
 @app.cell
@@ -98,7 +119,8 @@ def _(config_field, queue, queue_table):
         mo.md(f"{pair['reason_zh']}  \n{pair['reason_en']}"),
         mo.hstack([mo.stat(value=pair["entity_l"], label=f"left entity · {pair['size_l']} records"),
                    mo.stat(value=pair["entity_r"], label=f"right entity · {pair['size_r']} records")]),
-        mo.md("#### Per-field comparison 逐字段比较 (values masked 已脱敏)"),
+        mo.md("#### Per-field comparison 逐字段比较" + ("" if notebook_role(config_field.value) == "steward"
+                                                         else " (values masked 已脱敏)")),
         mo.ui.table(comparisons, selection=None, pagination=False),
         mo.md(f"prior {view['prior']:+.2f} + Σ weights = **{view['weight']:+.2f} bits** → probability "
               f"**{view['probability']:.4f}** → {verdict}"

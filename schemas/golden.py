@@ -6,6 +6,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from hanlink.fields import sensitivity
+
 GOLDEN_FIELD_NAMES = ["name", "phone", "landline", "id_number", "email", "address", "province", "city",
                       "district", "birth_date", "gender"]
 SURVIVORSHIP_RULES = ["most_recent", "most_frequent", "most_complete", "source_priority", "valid_first"]
@@ -15,16 +17,16 @@ class GoldenRecords(pa.DataFrameModel):
     """One row per entity: the surviving value of each canonical field (null: no record had a usable one)."""
 
     entity_id: str = pa.Field(unique=True, str_matches=r"^E[0-9A-F]{12}$")
-    name: str = pa.Field(nullable=True)
-    phone: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
-    landline: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$")
-    id_number: str = pa.Field(nullable=True)
-    email: str = pa.Field(nullable=True)
-    address: str = pa.Field(nullable=True)
+    name: str = pa.Field(nullable=True, metadata=sensitivity("name"))
+    phone: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$", metadata=sensitivity("phone"))
+    landline: str = pa.Field(nullable=True, str_matches=r"^\d{7,12}$", metadata=sensitivity("phone"))
+    id_number: str = pa.Field(nullable=True, metadata=sensitivity("id_number"))
+    email: str = pa.Field(nullable=True, metadata=sensitivity("email"))
+    address: str = pa.Field(nullable=True, metadata=sensitivity("address"))
     province: str = pa.Field(nullable=True)
     city: str = pa.Field(nullable=True)
     district: str = pa.Field(nullable=True)
-    birth_date: pl.Date = pa.Field(nullable=True)
+    birth_date: pl.Date = pa.Field(nullable=True, metadata=sensitivity("birth_date"))
     gender: str = pa.Field(nullable=True, isin=["M", "F"])
     n_records: int = pa.Field(ge=1)                    # member records of the entity
     sources: str                                       # ';'-joined sorted source names of the members

@@ -1,4 +1,4 @@
-"""Contracts of the report stage's tables: dq_scorecard (kept across runs) and dq_run_summary."""
+"""Contracts of the report stage's tables: dq_scorecard (kept across runs), dq_run_summary and dq_alerts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ class DqScorecard(pa.DataFrameModel):
 
     overall: source null = the run, else that source's overall; no dimension, no numerator/denominator.
     dimension: the run's score per dimension. source: per source × dimension. field: per field × dimension
-    (source null = across sources). rule: per dq_findings rule (source null = across sources).
+    (source null = across sources; field 'entity_id' = the analysts' labelled pairs). rule: per catalogue
+    rule (source null = across sources), dimension and gbt_indicator as the catalogue gives them, plus
+    'review.precision' / 'review.recall' on the labels.
     """
 
     run_id: str
@@ -62,3 +64,30 @@ class DqRunSummary(pa.DataFrameModel):
         strict = False
         coerce = False
         unique = ["run_id", "metric"]  # noqa: RUF012
+
+
+class DqAlerts(pa.DataFrameModel):
+    """A quality alert of a run (hanlink.alerts): a scorecard metric that turned red, or dropped more than
+    `limit` points below `baseline`, the median of its last `history` runs. Rows of a run are replaced
+    when the run is reported again."""
+
+    run_id: str
+    as_of: pl.Date
+    kind: str = pa.Field(isin=["red", "drop"])
+    metric: str                                        # 'overall', a dimension, 'dimension:field' or rule id
+    level: str = pa.Field(isin=LEVELS)
+    source: str = pa.Field(nullable=True)
+    field: str = pa.Field(nullable=True)
+    rule_id: str = pa.Field(nullable=True)
+    dimension: str = pa.Field(nullable=True, isin=DAMA_DIMENSIONS)
+    gbt_indicator: str = pa.Field(nullable=True, isin=GBT_INDICATORS)
+    score: float = pa.Field(ge=0, le=100)
+    baseline: float = pa.Field(nullable=True, ge=0, le=100)
+    history: int = pa.Field(nullable=True, ge=0)
+    limit: float = pa.Field(ge=0)                      # the amber line (red) or the allowed drop (drop)
+    message_zh: str
+    message_en: str
+
+    class Config:
+        strict = False
+        coerce = False

@@ -43,11 +43,11 @@ SOURCES = [
 ]
 # Findings per rid: (rule_id, field, severity). Rejected rows (1, 9) are quarantined.
 FINDINGS = {
-    1: [("phone.invalid", "phone", "reject")],
-    2: [("phone.invalid", "phone", "warn"), ("phone.placeholder", "phone", "warn")],
+    1: [("phone.malformed", "phone", "reject")],
+    2: [("phone.malformed", "phone", "warn"), ("phone.placeholder", "phone", "warn")],
     3: [("id.checksum", "id_number", "warn")],
     4: [("id.birth_mismatch", "birth_date", "warn")],
-    6: [("email.invalid", "email", "warn")],
+    6: [("email.malformed", "email", "warn")],
     9: [("name.missing", "name", "reject")],
 }
 
@@ -121,7 +121,8 @@ def write_run(db: Database, run_id: str = "r1") -> None:
         "quarantine",
         quarantine_frame(
             [
-                {"source": "crm", "row_number": 2, "source_record_id": "C0001", "rule_ids": "phone.invalid"},
+                {"source": "crm", "row_number": 2, "source_record_id": "C0001",
+                 "rule_ids": "phone.malformed"},
                 {"source": "web", "row_number": 4, "source_record_id": "W3"},
                 {"source": "web", "row_number": 5, "stage": "ingest", "rule_ids": "ingest.undecodable"},
             ],
@@ -187,11 +188,18 @@ def test_validity_counts_a_value_once_however_many_rules_it_fails(scored: Databa
 
 
 def test_rules_are_scored_in_their_own_scope(scored: Database) -> None:
-    assert figure(scored, "rule", "validity", field="phone", rule_id="phone.invalid") == (7, 9, 100 * 7 / 9)
-    assert figure(scored, "rule", "validity", field="phone", rule_id="phone.placeholder") == (
+    assert figure(scored, "rule", "validity", field="phone", rule_id="phone.malformed") == (7, 9, 100 * 7 / 9)
+    # the catalogue makes a placeholder phone an accuracy problem, not a validity one
+    assert figure(scored, "rule", "accuracy", field="phone", rule_id="phone.placeholder") == (
         8,
         9,
         100 * 8 / 9,
+    )
+    # a row unreadable at ingest (web row 5) counts against its rule over the source's input rows (4 + 1)
+    assert figure(scored, "rule", "validity", source="web", field="record", rule_id="ingest.undecodable") == (
+        4,
+        5,
+        80.0,
     )
     assert figure(scored, "rule", "validity", source="crm", field="id_number", rule_id="id.checksum") == (
         5,
@@ -217,6 +225,18 @@ def test_rules_are_scored_in_their_own_scope(scored: Database) -> None:
     )
 
 
+def test_accuracy_counts_values_flagged_by_accuracy_rules(scored: Database) -> None:
+    # accuracy is measured on the fields some catalogue accuracy rule judges (name, phone, landline, id,
+    # email, address, birth date) where mapped: crm 6 + 5 + 0 + 6 + 6 present, rid 2's placeholder phone
+    # fails; web 3 names + 4 phones + 3 emails, none flagged
+    assert figure(scored, "field", "accuracy", field="phone") == (8, 9, 100 * 8 / 9)
+    assert figure(scored, "source", "accuracy", source="crm") == (22, 23, 100 * 22 / 23)
+    assert figure(scored, "source", "accuracy", source="web") == (10, 10, 100.0)
+    assert figure(scored, "dimension", "accuracy") == (32, 33, 100 * 32 / 33)
+    gbt = dict(scored.fetchall("SELECT rule_id, gbt_indicator FROM dq_scorecard WHERE level = 'rule'"))
+    assert gbt["phone.placeholder"] == "准确性" and gbt["ingest.undecodable"] == "可访问性"
+
+
 def test_consistency_uniqueness_timeliness(scored: Database) -> None:
     assert figure(scored, "field", "consistency", field="birth_date") == (4, 5, 80.0)
     assert figure(scored, "dimension", "consistency") == (10, 11, 100 * 10 / 11)
@@ -236,6 +256,7 @@ def test_overall_is_the_weighted_mean_and_lights_follow_thresholds(scored: Datab
         "uniqueness": 6 / 8,
         "consistency": 10 / 11,
         "timeliness": 7 / 10,
+        "accuracy": 32 / 33,
     }
     expected = sum(100 * WEIGHTS[d] * v for d, v in dims.items()) / sum(WEIGHTS.values())
     assert figure(scored, "overall")[2] == pytest.approx(expected)
@@ -246,6 +267,7 @@ def test_overall_is_the_weighted_mean_and_lights_follow_thresholds(scored: Datab
         "uniqueness": "red",
         "consistency": "amber",
         "timeliness": "red",
+        "accuracy": "green",
     }
     assert (light(95.0, 95, 85), light(94.99, 95, 85), light(85.0, 95, 85), light(84.9, 95, 85)) == (
         "green",
@@ -316,26 +338,28 @@ def test_scorecard_json_round_trips_and_is_structured(scored: Database) -> None:
     }
     assert card["sources"]["crm"]["dimensions"]["uniqueness"]["score"] == 80.0
     assert {r["rule_id"] for r in card["rules"]} == {
-        "phone.invalid",
+        "phone.malformed",
         "phone.placeholder",
         "id.checksum",
-        "email.invalid",
+        "email.malformed",
+        "ingest.undecodable",
         "name.missing",
         "id.birth_mismatch",
         "id.gender_mismatch",
     }
-    assert next(r for r in card["rules"] if r["rule_id"] == "phone.invalid")["failed"] == 2
-    assert 0 <= card["overall"]["score"] <= 100 and card["overall"]["light"] == "red"
+    assert next(r for r in card["rules"] if r["rule_id"] == "phone.malformed")["failed"] == 2
+    assert 0 <= card["overall"]["score"] <= 100 and card["overall"]["light"] == "amber"
 
 
 def test_summary_markdown_in_chinese_and_english(scored: Database) -> None:
     zh, en = summary_markdown(scored, "r1"), summary_markdown(scored, "r1", lang="en")
     assert "r1" in zh and "总分" in zh and "规范性" in zh and "行数守恒 ✔" in zh
     assert "Overall" in en and "Uniqueness | 准确性 | 75.0" in en
-    # worst rules first: email.invalid (66.7 %), phone.invalid (77.8 %), id.birth_mismatch (80 %)
+    # worst rules first: email.malformed (66.7 %), phone.malformed (77.8 %), id.birth_mismatch (80 %,
+    # sorted before ingest.undecodable's 80 %)
     assert [line.split("`")[1] for line in en.splitlines() if line.startswith("- `")] == [
-        "email.invalid",
-        "phone.invalid",
+        "email.malformed",
+        "phone.malformed",
         "id.birth_mismatch",
     ]
 
@@ -359,3 +383,32 @@ def test_missing_or_stale_inputs_are_named(db: Database) -> None:
         report(db, ReportConfig(), "r9")
     with pytest.raises(HanlinkError, match="no scorecard for run 'r9'"):
         scorecard_json(db, "r9")
+
+
+def test_accuracy_includes_the_analysts_labels_where_they_exist(db: Database) -> None:
+    from hanlink.review import label_accuracy, save_label
+
+    write_run(db)
+    # entities A = {0, 2}, B = {3, 6}, C = {4}, D = {5}: one pair of each outcome
+    for left, right, label in ((0, 2, "match"), (4, 5, "match"), (3, 6, "non_match"), (7, 8, "non_match")):
+        save_label(db, left, right, label, who="test")
+    assert label_accuracy(db)["tp"] == 1
+    report(db, ReportConfig(), "r1", as_of=AS_OF, sources=SOURCES)
+    # tp 1, fn 1 (4–5 apart), fp 1 (3–6 together), tn 1
+    assert figure(db, "rule", "accuracy", field="entity_id", rule_id="review.precision") == (1, 2, 50.0)
+    assert figure(db, "rule", "accuracy", field="entity_id", rule_id="review.recall") == (1, 2, 50.0)
+    assert figure(db, "field", "accuracy", field="entity_id") == (2, 4, 50.0)
+    # pooled with the values (32 of 33, test above); the labels are not any one source's
+    assert figure(db, "dimension", "accuracy") == (34, 37, 100 * 34 / 37)
+    assert figure(db, "source", "accuracy", source="crm") == (22, 23, 100 * 22 / 23)
+    labels_per_source = "SELECT count(*) FROM dq_scorecard WHERE rule_id LIKE 'review.%' AND source NOTNULL"
+    assert db.scalar(labels_per_source) == 0
+    DqScorecard.validate(db.table("dq_scorecard"), lazy=True)
+
+
+def test_timeliness_keeps_the_age_of_the_last_update(scored: Database) -> None:
+    card = scorecard_json(scored, "r1")
+    # crm: updated 2026-03-01 (121 days before 2026-06-30) ×4 and 2024-01-01 (911 days); web: 121 ×3, -10
+    assert card["timeliness"] == {"timely_days": 365.0, "update_age_days_median": 121.0,
+                                  "update_age_days_median.crm": 121.0, "update_age_days_median.web": 121.0}
+    assert "timely_days" not in card["conservation"]

@@ -2,7 +2,8 @@
 not a traceback.
 
 
-Exit codes: 0 ok · 1 error · 2 config error · 3 source unreadable · 4 stage failed · 5 rows not conserved.
+Exit codes: 0 ok · 1 error · 2 config error · 3 source unreadable · 4 stage failed · 5 rows not conserved ·
+6 quality alert (the run is published) · 75 another run in progress (try again later).
 """
 
 from __future__ import annotations
@@ -74,11 +75,35 @@ def run(
 
             with err.status("running…") as status:
                 result = run_pipeline(cfg, out_dir=out_dir, on_stage=lambda s: status.update(f"stage {s}…"))
-    except HanlinkError as exc:
+    except HanlinkError as exc:  # RunLockedError (another run going) exits 75; nothing was changed
         _fail(exc)
     out.print(f"run {result.run_id} finished in {sum(result.seconds.values()):.1f}s")
+    c = result.conservation
+    if c:  # the row books, checked before publishing (a violation fails the run with exit code 5)
+        out.print(
+            f"rows 行数: in 输入 {c['rows_in']} = standardized 标准化 {c['standardized']}"
+            f" + quarantined at ingest 读入隔离 {c['quarantined_ingest']}; {c['standardized']}"
+            f" = accepted 通过 {c['accepted']} + quarantined 校验隔离 {c['quarantined_validate']};"
+            f" {c['with_entity']} records with one entity 每条记录一个实体;"
+            f" crosswalk 对照表 {c['crosswalk_rows']} — conserved 守恒 ✓",
+            highlight=False,
+        )
+    if result.run_dir:
+        out.print(f"published 已发布: {result.run_dir}", highlight=False)
     _print_summary(cfg, result.run_id)
     _print_outputs(result.outputs, result.database, cfg.project.language)
+    _exit_on_alerts(cfg, result.run_id)
+
+
+def _exit_on_alerts(cfg: Config, run_id: str) -> None:
+    """A published run whose quality turned red (or dropped sharply) exits 6, so a scheduler sees it."""
+    from hanlink.alerts import alert_error
+    from hanlink.pipeline import open_database
+
+    with open_database(cfg, read_only=True) as db:
+        alert = alert_error(db, run_id)
+    if alert is not None:
+        _fail(alert)
 
 
 def _print_summary(cfg: Config, run_id: str) -> None:
@@ -170,19 +195,32 @@ def report(
     config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
     run_id: Annotated[str | None, typer.Option(help="a past run (default: the latest)")] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for dashboard/ (default: the run's folder in <work_dir>/output)"),
+    ] = None,
 ) -> None:
-    """Print the quality summary of a run (打印某次运行的质量摘要)."""
+    """Print a run's quality summary and rebuild its dashboard page (打印质量摘要并重建该次运行的看板)."""
     from hanlink.config import load_config
+    from hanlink.dashboard import write_dashboard
     from hanlink.pipeline import open_database
     from hanlink.scorecard import latest_run_id, summary_markdown
 
+    if lang not in ("zh", "en"):
+        _fail(HanlinkError(f"--lang {lang!r}: valid: zh, en"))
     try:
         cfg = load_config(config)
         with open_database(cfg, read_only=True) as db:
             rid = run_id or latest_run_id(db)
             out.print(summary_markdown(db, rid, lang=lang))  # type: ignore[arg-type]
+            # By default into the run's own published folder (<output>/runs/<run_id>), when there is one.
+            output = cfg.work_path / "output"
+            own = output / "runs" / rid
+            folder = out_dir or (own if own.is_dir() else output)
+            page = write_dashboard(db, rid, folder, lang=lang)  # type: ignore[arg-type]
     except HanlinkError as exc:
         _fail(exc)
+    out.print(f"{'看板' if lang == 'zh' else 'dashboard'}: {page}", highlight=False)
 
 
 def _find_rid(db: Database, ref: str) -> int:
@@ -220,6 +258,10 @@ def explain(
 
     try:
         cfg = load_config(config)
+        if unmasked:  # raw values are for stewards (PIPL: minimal access)
+            from hanlink.privacy.roles import require, resolve_role
+
+            require(resolve_role(None, cfg.privacy.role), "steward", action="see raw values 查看原始值")
         with open_database(cfg, read_only=True) as db:
             why = explain_pair(
                 db, _find_rid(db, left), _find_rid(db, right), match_threshold=cfg.matching.match_threshold
@@ -267,11 +309,16 @@ def review_cmd(
     try:
         cfg = load_config(config)
         if label is not None:
+            from hanlink.lock import write_lock
+            from hanlink.privacy import audit
+
             left, right, decision = label
-            with open_database(cfg) as db:
+            # the write lock: a label saved while a run publishes is carried into the new warehouse
+            with write_lock(cfg.database_path), open_database(cfg) as db:
                 run = db.scalar(f"SELECT max(run_id) FROM {rv.REVIEW_QUEUE}") if db.has_table(
                     rv.REVIEW_QUEUE) else None
                 row = rv.save_label(db, left, right, decision, comment, who=who, run_id=run)
+                audit.record(db, "review", [f"{left}~{right}"], 1, actor=row["who"])
             out.print(f"saved 已保存: {row['source_l']}:{row['source_record_id_l']} ~ "
                       f"{row['source_r']}:{row['source_record_id_r']} = {row['label']} ({row['who']}); "
                       "the next run applies it 下次运行生效")
@@ -298,7 +345,7 @@ def review_cmd(
 
 # Subsystems keep their commands next to their code: each module here has `register(app)`, which adds its
 # commands. A module is listed once it exists (one line per subsystem).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("hanlink.privacy.commands",)
 
 
 def _register_commands() -> None:

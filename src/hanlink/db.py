@@ -1,4 +1,10 @@
-"""The one place that talks to the database: stages build SQL as text and run it here."""
+"""The one place that talks to the database: stages build SQL as text and run it here.
+
+Encryption at rest: with a key (argument, $HANLINK_DB_KEY or the file named by $HANLINK_DB_KEY_FILE) the
+file is a DuckDB encrypted database (AES-GCM, DuckDB 1.5; writing needs the httpfs extension from the PyPI
+package `duckdb-extension-httpfs` of the same version). Every stage goes through `Database`, so every stage
+works unchanged on an encrypted file. A missing or wrong key is refused before any table is touched.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import polars as pl
 
 from hanlink.errors import HanlinkError
 
+DB_KEY_ENV = "HANLINK_DB_KEY"
+_CATALOG = "hanlink"  # the attached encrypted file's name inside the connection
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -28,6 +36,71 @@ def table_name(name: str) -> str:
     return name
 
 
+class DatabaseKeyError(HanlinkError):
+    """An encrypted database can't be opened: no key, a wrong key, or no crypto extension to write with."""
+
+    exit_code = 2
+
+
+def _env_key() -> str | None:
+    """The database key from $HANLINK_DB_KEY, else from the file $HANLINK_DB_KEY_FILE names."""
+    import os
+
+    if os.environ.get(DB_KEY_ENV):
+        return os.environ[DB_KEY_ENV]
+    file = os.environ.get(f"{DB_KEY_ENV}_FILE")
+    if file:
+        try:
+            return Path(file).expanduser().read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise DatabaseKeyError(f"cannot read the database key file: {exc.strerror}", where=file) from None
+    return None
+
+
+def _httpfs_path() -> str:
+    """The httpfs extension shipped by the PyPI package for this DuckDB version (no download at run time)."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:
+        raise DatabaseKeyError(
+            "writing an encrypted database needs the httpfs extension — 写加密数据库需要 httpfs 扩展",
+            hint=f"pip install duckdb-extension-httpfs=={duckdb.__version__}") from None
+    found = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / \
+        "httpfs.duckdb_extension"
+    if not found.exists():
+        raise DatabaseKeyError(
+            f"duckdb-extension-httpfs does not match DuckDB {duckdb.__version__}",
+            hint=f"pip install duckdb-extension-httpfs=={duckdb.__version__}")
+    return str(found)
+
+
+def _connect_encrypted(path: str, key: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the encrypted file attached and in use; closed again on any failure."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"LOAD '{_httpfs_path()}'")
+        # Spilled intermediates go next to the database (as for a plain file), encrypted by DuckDB.
+        con.execute(f"SET temp_directory = '{(path + '.tmp').replace(chr(39), chr(39) * 2)}'")
+        opts = f"ENCRYPTION_KEY '{key.replace(chr(39), chr(39) * 2)}'" + (", READ_ONLY" if read_only else "")
+        con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {_CATALOG} ({opts})")
+        con.execute(f"USE {_CATALOG}")
+    except duckdb.Error as exc:
+        con.close()
+        text = str(exc)
+        if "Wrong encryption key" in text:
+            raise DatabaseKeyError("wrong database key — 数据库密钥错误", where=path,
+                                   hint=f"check {DB_KEY_ENV} / {DB_KEY_ENV}_FILE") from None
+        if "is not encrypted" in text:
+            raise DatabaseKeyError("a key was given but the database is not encrypted — 数据库未加密",
+                                   where=path,
+                                   hint=f"unset {DB_KEY_ENV}, or convert it: hanlink encrypt-db") from None
+        raise DatabaseKeyError(f"cannot open the encrypted database: {exc}", where=path) from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 class Database:
     """A DuckDB database file (or ':memory:') with the few operations the stages need.
 
@@ -35,14 +108,25 @@ class Database:
     """
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
-                 memory_limit: str | None = None, threads: int | None = None) -> None:
+                 memory_limit: str | None = None, threads: int | None = None,
+                 encryption_key: str | None = None) -> None:
         self.path = str(path)
+        key = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise HanlinkError(f"cannot open the database: {exc}", where=self.path) from exc
+            key = encryption_key or _env_key()
+        self.encrypted = key is not None
+        if key is not None:
+            self.con = _connect_encrypted(self.path, key, read_only)
+        else:
+            try:
+                self.con = duckdb.connect(self.path, read_only=read_only)
+            except duckdb.Error as exc:
+                if "encrypted database" in str(exc):
+                    raise DatabaseKeyError(
+                        "the database is encrypted and no key was given — 数据库已加密，缺少密钥",
+                        where=self.path, hint=f"set {DB_KEY_ENV} or {DB_KEY_ENV}_FILE") from None
+                raise HanlinkError(f"cannot open the database: {exc}", where=self.path) from exc
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
@@ -141,3 +225,29 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def encrypt_database(path: str | Path, key: str) -> None:
+    """Turn a plain database file into an encrypted one in place (copy into a new encrypted file, then an
+    atomic rename); the plain file is gone afterwards. Raises DatabaseKeyError if it is already encrypted."""
+    import os
+
+    src = Path(path)
+    tmp = src.with_name(f".{src.name}.encrypting")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"LOAD '{_httpfs_path()}'")
+        q = chr(39)
+        con.execute(f"ATTACH '{str(src).replace(q, q * 2)}' AS src (READ_ONLY)")
+        secret = key.replace(q, q * 2)
+        con.execute(f"ATTACH '{str(tmp).replace(q, q * 2)}' AS dst (ENCRYPTION_KEY '{secret}')")
+        con.execute("COPY FROM DATABASE src TO dst")
+        con.execute("DETACH dst")
+    except duckdb.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise DatabaseKeyError(f"cannot encrypt the database: {exc}", where=str(src)) from None
+    finally:
+        con.close()
+    os.replace(tmp, src)
+    src.with_name(src.name + ".wal").unlink(missing_ok=True)

@@ -81,3 +81,16 @@ class ConservationError(StageError):
     """Rows went missing or were counted twice between stages: the run must fail loudly."""
 
     exit_code = 5
+
+
+class QualityAlertError(HanlinkError):
+    """The run finished but a quality metric alerted (turned red, or fell sharply): see dq_alerts.
+
+    Not a failure of the run: its outputs are written; the exit status tells the scheduler to look."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, run_id: str, alerts: int) -> None:
+        self.run_id = run_id
+        self.alerts = alerts
+        super().__init__(message, where=f"run {run_id}", hint="see dq_alerts and the dashboard")

@@ -8,6 +8,11 @@ Files (names and columns are a contract, keep them stable):
                       (quarantined-at-ingest rows included); values in messages are masked.
 - golden_records.csv  one row per entity.
 - scorecard.json      the run's quality scorecard.
+
+What is written depends on the role (hanlink.privacy.roles): a steward gets the files above as they are;
+an analyst (the default) gets them with every sensitive value masked and, given a token key, a keyed token
+beside each phone / ID number / email; a manager gets scorecard.json and findings_summary.csv (counts)
+only. With encryption on, each file is written as `<name>.enc` instead. Every export is audited.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from hanlink import tables as T
 from hanlink.db import Database
+
+if TYPE_CHECKING:
+    from hanlink.config import PrivacyConfig
+    from hanlink.privacy.roles import Role
 
 Language = Literal["zh", "en"]
 
@@ -62,26 +71,46 @@ def findings_frame(
     return db.query(f"SELECT * EXCLUDE (_s, _r) FROM ({sql}) ORDER BY _s, _r, rule_id", params)
 
 
-def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Language = "zh") -> dict[str, Path]:
-    """Write crosswalk, findings, golden records and scorecard of `run_id` to `out_dir`; returns the paths."""
+def findings_summary_frame(db: Database, run_id: str) -> pl.DataFrame:
+    """Counts of findings per source, rule, field and severity: what a manager may see of the findings."""
+    return db.query(f"""SELECT source, rule_id, field, severity, count(*) AS n
+                        FROM {T.DQ_FINDINGS} WHERE run_id = ? GROUP BY ALL ORDER BY ALL""", [run_id])
+
+
+def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Language = "zh",
+                   role: Role | None = None, privacy: PrivacyConfig | None = None) -> dict[str, Path]:
+    """Write the run's outputs for `role` to `out_dir` and audit it; returns the paths.
+
+    `role` None: $HANLINK_ROLE, else `privacy.role`, else analyst (masked). Analysts need no token key
+    unless `privacy.require_tokens`; without one their files have no token columns.
+    """
+    from hanlink.privacy import audit
+    from hanlink.privacy.roles import protect, resolve_role
+    from hanlink.privacy.tokens import token_key
     from hanlink.scorecard import scorecard_json
 
+    role = resolve_role(role, privacy.role if privacy else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_sources = int(db.scalar(f"SELECT count(DISTINCT source) FROM {T.CROSSWALK}") or 0)
     with_source = n_sources > 1
-    paths = {
-        "crosswalk": out_dir / "crosswalk.csv",
-        "findings": out_dir / "findings.csv",
-        "golden_records": out_dir / "golden_records.csv",
-        "scorecard": out_dir / "scorecard.json",
-    }
-    frames = {
-        "crosswalk": crosswalk_frame(db, with_source=with_source),
-        "findings": findings_frame(db, run_id, language=language, with_source=with_source),
-        "golden_records": db.query(f"SELECT * FROM {T.GOLDEN_RECORDS} ORDER BY entity_id"),
-    }
-    for key, frame in frames.items():
-        _atomic_write(paths[key], frame.write_csv)
+    paths = {"scorecard": out_dir / "scorecard.json"}
+    frames: dict[str, pl.DataFrame] = {}
+    if role == "manager":
+        frames["findings_summary"] = findings_summary_frame(db, run_id)
+    else:
+        key = None
+        if role == "analyst":
+            key = token_key(key_file=privacy.token_key_file if privacy else None,
+                            required=bool(privacy and privacy.require_tokens))
+        golden = db.query(f"SELECT * FROM {T.GOLDEN_RECORDS} ORDER BY entity_id")
+        frames = {
+            "crosswalk": crosswalk_frame(db, with_source=with_source),
+            "findings": findings_frame(db, run_id, language=language, with_source=with_source),
+            "golden_records": protect(golden, role, token_key=key),
+        }
+    paths.update({k: out_dir / f"{k}.csv" for k in frames})
+    for key_name, frame in frames.items():
+        _atomic_write(paths[key_name], frame.write_csv)
     card = scorecard_json(db, run_id)
     _atomic_write(
         paths["scorecard"],
@@ -89,4 +118,14 @@ def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Langua
             json.dumps(card, ensure_ascii=False, indent=2, default=str, sort_keys=True), encoding="utf-8"
         ),
     )
+    if privacy is not None and privacy.encrypt_exports:
+        from hanlink.privacy.crypto import encrypt_file, export_key
+
+        secret = export_key()
+        paths = {k: encrypt_file(p, secret) for k, p in paths.items()}
+    from hanlink.dashboard import write_dashboard  # masked figures only: readable from a shared drive
+
+    paths["dashboard"] = write_dashboard(db, run_id, out_dir, lang=language)
+    audit.record(db, "export", str(out_dir), sum(f.height for f in frames.values()), role=role,
+                 detail={"run_id": run_id, "files": sorted(p.name for p in paths.values())})
     return paths

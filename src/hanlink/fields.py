@@ -1,4 +1,10 @@
-"""The canonical customer fields every source is mapped onto, and which of them are sensitive."""
+"""The canonical customer fields every source is mapped onto, and which of them are sensitive.
+
+This module is the single source of sensitivity: `SENSITIVE` tags canonical fields, `COLUMN_TAGS` tags
+every stored column derived from one (raw text, pinyin, birth date taken from an ID number, …). The
+Pandera schemas carry the same tags in their field metadata (`sensitivity(...)`), and a test checks they
+agree; masking (hanlink.mask) and tokens (hanlink.privacy.tokens) are applied by tag, never by hand.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ Field = Literal[
 ]
 
 SensitivityTag = Literal["name", "phone", "id_number", "email", "address", "birth_date"]
+SENSITIVITY_TAGS: tuple[SensitivityTag, ...] = (
+    "name", "phone", "id_number", "email", "address", "birth_date")
 
 # Sensitivity tags drive masking and tokenization (issue 7); reports never show these raw.
 SENSITIVE: dict[str, SensitivityTag] = {
@@ -38,3 +46,30 @@ SENSITIVE: dict[str, SensitivityTag] = {
     "address": "address",
     "birth_date": "birth_date",
 }
+
+# Tags whose values identify one person on their own: they get keyed tokens (joinable without the value),
+# they are what a deletion request names, and no analyst or manager output may contain them raw.
+IDENTIFYING: tuple[SensitivityTag, ...] = ("phone", "id_number", "email")
+
+# Every stored column that holds (part of) a sensitive value, by tag: the canonical columns, their `_raw`
+# originals, and the columns derived from them in std_records (schemas/std_records.py).
+COLUMN_TAGS: dict[str, SensitivityTag] = {
+    **SENSITIVE,
+    **{f"{f}_raw": t for f, t in SENSITIVE.items()},
+    "surname": "name", "surname_pinyin": "name", "surname_alt": "name", "given_name": "name",
+    "name_pinyin": "name", "given_pinyin": "name", "name_key": "name",
+    "phone_ext": "phone", "landline_ext": "phone",
+    "id_birth_date": "birth_date",
+    "address_detail": "address",
+    "other_id": "id_number", "address_text": "address",
+}
+
+
+def sensitivity(tag: SensitivityTag) -> dict[str, str]:
+    """Pandera field metadata for a sensitive column: `pa.Field(..., metadata=sensitivity("phone"))`."""
+    return {"sensitivity": tag}
+
+
+def column_tag(column: str) -> SensitivityTag | None:
+    """The sensitivity tag of a stored column (None: not sensitive)."""
+    return COLUMN_TAGS.get(column)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hanlink.fields import SENSITIVE
+from hanlink.fields import column_tag
 
 
 def _stars(expr: pl.Expr) -> pl.Expr:
@@ -51,10 +51,22 @@ def mask_email(expr: pl.Expr) -> pl.Expr:
             .otherwise(mask_name(e)))
 
 
+# A house, building, unit or room number: digits anywhere, Chinese numerals before a unit word (三号楼).
+_NUMBER_UNITS = r"号|栋|幢|座|单元|室|楼|层|弄|巷|组|户"
+
+
 def mask_address(expr: pl.Expr) -> pl.Expr:
-    """First 6 characters (province/city level) and '****': 北京市朝阳区建国路88号 → 北京市朝阳区****."""
+    """Street numbers hidden, the rest kept.
+
+    北京市朝阳区建国路88号3单元502室 → 北京市朝阳区建国路**号*单元***室.
+
+    An address with no number left to hide keeps only its first 6 characters (province/city level).
+    """
     e = expr.str.strip_chars()
-    return pl.when(e.str.len_chars() > 6).then(e.str.slice(0, 6) + "****").otherwise(mask_name(e))
+    hidden = (e.str.replace_all(r"[0-9０-９]", "*")
+              .str.replace_all(rf"[一二三四五六七八九十百零〇两]+({_NUMBER_UNITS})", "*${1}"))
+    short = pl.when(e.str.len_chars() > 6).then(e.str.slice(0, 6) + "****").otherwise(mask_name(e))
+    return pl.when(hidden != e).then(hidden).otherwise(short)
 
 
 def mask_birth_date(expr: pl.Expr) -> pl.Expr:
@@ -67,7 +79,17 @@ _BY_TAG = {"name": mask_name, "phone": mask_phone, "id_number": mask_id, "email"
            "address": mask_address, "birth_date": mask_birth_date}
 
 
+def mask_tag(tag: str, expr: pl.Expr) -> pl.Expr:
+    """Mask a value by sensitivity tag (fields.SensitivityTag)."""
+    return _BY_TAG[tag](expr.cast(pl.String))
+
+
 def mask_field(field: str, expr: pl.Expr) -> pl.Expr:
-    """Mask a value of a canonical field by its sensitivity tag (fields.SENSITIVE); others unchanged."""
-    tag = SENSITIVE.get(field)
+    """Mask a value of a canonical field or stored column by its tag (fields.COLUMN_TAGS); others as is."""
+    tag = column_tag(field)
     return _BY_TAG[tag](expr.cast(pl.String)) if tag else expr.cast(pl.String)
+
+
+def mask_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Every column of `df` that carries a sensitivity tag, masked (dates and numbers as text first)."""
+    return df.with_columns(mask_field(c, pl.col(c)).alias(c) for c in df.columns if column_tag(c))

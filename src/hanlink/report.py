@@ -1,10 +1,13 @@
 """The run's data-quality scorecard: DAMA dimensions with their GB/T 36344-2018 indicators, kept across runs.
 
 Score = 100 × numerator / denominator on this run's rows: completeness 完整性 (non-blank where the source
-maps the field), validity 有效性/规范性 (a present value without a validity finding), uniqueness 唯一性
-(reported as 准确性: GB/T has no uniqueness indicator; entities / records), consistency 一致性 (birth date and
-gender agree with the ID number), timeliness 时效性 (updated within 365 days before as_of). Overall = the
-WEIGHTS-weighted mean of the dimensions that have something to measure. docs/scorecard.md explains each.
+maps the field), validity 有效性/规范性 (a present value without a validity finding), accuracy 准确性 (a
+present value without an accuracy finding — placeholders, impossible dates — and, where analysts labelled
+pairs, the labelled pairs the model got right), uniqueness 唯一性 (reported as 准确性: GB/T has no uniqueness
+indicator; entities / records), consistency 一致性 (birth date, gender and address parts agree), timeliness
+时效性 (updated within `timely_days` before as_of). Each finding counts against the dimension the rule
+catalogue (rules.py) gives it. Overall = the WEIGHTS-weighted mean of the dimensions that have something to
+measure. Lights per metric come from [quality.metrics], else [report]. docs/scorecard.md explains each.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from hanlink import tables as T
-from hanlink.config import ReportConfig, SourceConfig
+from hanlink.config import QualityConfig, ReportConfig, SourceConfig
 from hanlink.db import Database, ident
 from hanlink.errors import StageError
+from hanlink.rules import CATALOGUE, DIMENSION_NAMES, rule_dimension
 
 RUN_SUMMARY = "dq_run_summary"
 TIMEZONE = ZoneInfo("Asia/Shanghai")
-TIMELY_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -38,27 +41,34 @@ class Dimension:
     weight: float
 
 
-# Weights: validity and completeness carry most (they are what stewards can fix at the source), uniqueness
-# next (what hanlink repairs), consistency and timeliness last (narrower measures).
-DIMENSIONS: dict[str, Dimension] = {
-    "completeness": Dimension("完整性", "Completeness", "完整性", 0.25),
-    "validity": Dimension("有效性", "Validity", "规范性", 0.30),
-    "uniqueness": Dimension("唯一性", "Uniqueness", "准确性", 0.20),
-    "consistency": Dimension("一致性", "Consistency", "一致性", 0.15),
-    "timeliness": Dimension("时效性", "Timeliness", "时效性", 0.10),
-}
+# Weights: validity and completeness carry most (they are what stewards can fix at the source), accuracy and
+# uniqueness next (wrong values, duplicated customers: what hanlink finds and repairs), consistency and
+# timeliness last (narrower measures). They sum to 1.
+_WEIGHT = {"completeness": 0.20, "validity": 0.25, "accuracy": 0.15, "uniqueness": 0.15, "consistency": 0.15,
+           "timeliness": 0.10}
+DIMENSIONS: dict[str, Dimension] = {k: Dimension(zh, en, gbt, _WEIGHT[k]) for k, (zh, en, gbt)
+                                    in DIMENSION_NAMES.items()}
 WEIGHTS: dict[str, float] = {k: d.weight for k, d in DIMENSIONS.items()}
+# Match accuracy on the analysts' labels (review.label_accuracy): rule rows of the accuracy dimension.
+LABEL_RULES = ("review.precision", "review.recall")
+LABEL_FIELD = "entity_id"
 
 # The fields measured for completeness/validity (record_id is lineage, not customer data).
 MEASURED_FIELDS: tuple[str, ...] = (
     "name", "phone", "landline", "id_number", "email", "address", "province", "city", "district",
     "birth_date", "gender", "updated_at",
 )
-# Consistency rule → the two standardized columns a record needs for the rule to apply.
-CONSISTENCY_RULES: dict[str, tuple[str, str, str]] = {
-    "id.birth_mismatch": ("birth_date", "birth_date", "id_birth_date"),
-    "id.gender_mismatch": ("gender", "gender", "id_gender"),
+# Consistency rule → (field, the SQL condition a record meets to be in the rule's scope).
+CONSISTENCY_RULES: dict[str, tuple[str, str]] = {
+    "id.birth_mismatch": ("birth_date", "{a}birth_date IS NOT NULL AND {a}id_birth_date IS NOT NULL"),
+    "id.gender_mismatch": ("gender", "{a}gender IS NOT NULL AND {a}id_gender IS NOT NULL"),
+    "address.region_conflict": ("address", "{address} AND ({province} OR {city} OR {district})"),
 }
+# Fields whose accuracy is measured: those some catalogue accuracy rule judges.
+_JUDGED = {r.field for r in CATALOGUE.values() if r.dimension == "accuracy"}
+ACCURACY_FIELDS: tuple[str, ...] = tuple(f for f in (
+    "name", "phone", "landline", "id_number", "email", "address", "province", "city", "district",
+    "birth_date", "gender", "updated_at") if f in _JUDGED)
 
 SCORECARD_SCHEMA: dict[str, Any] = {
     "run_id": pl.Utf8, "as_of": pl.Date, "level": pl.Utf8, "source": pl.Utf8, "field": pl.Utf8,
@@ -77,13 +87,37 @@ def light(score: float | None, green: float, amber: float) -> Light | None:
     return "green" if score >= green else "amber" if score >= amber else "red"
 
 
-def rule_dimension(rule_id: str) -> str:
-    """The dimension a finding's rule counts against (validate's ids: '<field>.<problem>')."""
-    if rule_id in CONSISTENCY_RULES:
-        return "consistency"
-    if rule_id.endswith(".missing") or rule_id.startswith("required"):
-        return "completeness"
-    return "validity"
+def metric_key(level: str, dimension: str | None, field: str | None, rule_id: str | None) -> str:
+    """The name a scorecard row goes by in [quality.metrics] and dq_alerts: 'overall', a dimension,
+    '<dimension>:<field>' or a rule id (a source's rows share the name of the run's)."""
+    if level == "overall":
+        return "overall"
+    if level == "rule" and rule_id:
+        return rule_id
+    if level == "field" and field:
+        return f"{dimension}:{field}"
+    return str(dimension)
+
+
+def thresholds(quality: QualityConfig, cfg: ReportConfig, key: str,
+               dimension: str | None) -> tuple[float, float]:
+    """(green, amber) of a metric: its own [quality.metrics] entry, else its dimension's, else [report]."""
+    green, amber, amber_set = cfg.green, cfg.amber, False
+    for k in (dimension, key):
+        m = quality.metrics.get(k) if k else None
+        if m is not None:
+            green = m.green if m.green is not None else green
+            amber, amber_set = (m.amber, True) if m.amber is not None else (amber, amber_set)
+    # A metric's own line wins over a default it crosses (amber 95 under a default green of 90 → green 95).
+    return (max(green, amber), amber) if amber_set else (green, min(amber, green))
+
+
+def _rule_gbt(rule_id: str) -> str:
+    return "准确性" if rule_id in LABEL_RULES else rule_dimension(rule_id)[1]
+
+
+def _dim(rule_id: str) -> str:
+    return "accuracy" if rule_id in LABEL_RULES else rule_dimension(rule_id)[0]
 
 
 def _present(field: str, alias: str = "") -> str:
@@ -94,15 +128,16 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# dimension, source, field, rule_id, numerator, denominator: the finest figures, summed by _Card.roll_up.
-Cell = tuple[str, str, str | None, str | None, int, int]
+# dimension, source (None: the run as a whole), field, rule_id, numerator, denominator: the finest
+# figures, summed by _Card.roll_up.
+Cell = tuple[str, str | None, str | None, str | None, int, int]
 
 
 class _Card:
     """Scorecard rows of one run; a figure with nothing to measure (denominator 0) is not kept."""
 
-    def __init__(self, run_id: str, as_of: date, cfg: ReportConfig) -> None:
-        self.run_id, self.as_of, self.cfg = run_id, as_of, cfg
+    def __init__(self, run_id: str, as_of: date, cfg: ReportConfig, quality: QualityConfig) -> None:
+        self.run_id, self.as_of, self.cfg, self.quality = run_id, as_of, cfg, quality
         self.rows: list[dict[str, Any]] = []
 
     def add(self, level: str, dimension: str | None, num: int | None, den: int | None,
@@ -112,15 +147,20 @@ class _Card:
             if den <= 0:
                 return
             score = 100.0 * (num or 0) / den
+        green, amber = thresholds(self.quality, self.cfg, metric_key(level, dimension, field, rule_id),
+                                  dimension)
         self.rows.append({
             "run_id": self.run_id, "as_of": self.as_of, "level": level, "source": source, "field": field,
             "rule_id": rule_id, "dimension": dimension,
-            "gbt_indicator": DIMENSIONS[dimension].gbt_indicator if dimension else None,
-            "numerator": num, "denominator": den, "score": score,
-            "light": light(score, self.cfg.green, self.cfg.amber)})
+            "gbt_indicator": _rule_gbt(rule_id) if rule_id else
+            DIMENSIONS[dimension].gbt_indicator if dimension else None,
+            "numerator": num, "denominator": den, "score": score, "light": light(score, green, amber)})
 
     def roll_up(self, cells: list[Cell]) -> None:
-        """Sum the finest figures into field, source, dimension and rule rows (overall and per source)."""
+        """Sum the finest figures into field, source, dimension and rule rows (overall and per source).
+
+        Rule cells only make rule rows (a value failing two rules counts once, in its field cell); cells
+        without a source (the analysts' labels) only count for the run as a whole."""
         sums: dict[tuple[str, str, str | None, str | None, str | None], list[int]] = {}
 
         def put(key: tuple[str, str, str | None, str | None, str | None], num: int, den: int) -> None:
@@ -132,9 +172,11 @@ class _Card:
             level = "rule" if rule else "field"
             if field or rule:
                 put((level, dim, None, field, rule), num, den)
-                put((level, dim, src, field, rule), num, den)
+                if src:
+                    put((level, dim, src, field, rule), num, den)
             if not rule:
-                put(("source", dim, src, None, None), num, den)
+                if src:
+                    put(("source", dim, src, None, None), num, den)
                 # Entities span sources: the run's uniqueness is not the sum of the sources'.
                 if dim != "uniqueness":
                     put(("dimension", dim, None, None, None), num, den)
@@ -174,15 +216,21 @@ def _present_case() -> str:
     return f"CASE f.field {whens} END"
 
 
+def _scope_sql(rule_id: str, alias: str = "") -> str:
+    """SQL: whether a record is in a consistency rule's scope (it has both values the rule compares)."""
+    cond = CONSISTENCY_RULES[rule_id][1]
+    return "(" + cond.format(a=alias, **{f: _present(f, alias) for f in MEASURED_FIELDS}) + ")"
+
+
 def _flagged(db: Database, run_id: str, rules: list[tuple[str, str | None]]) -> dict[tuple[str, ...], int]:
     """Records flagged within each rule's scope: (source, rule_id, field) → n; and records with any
-    validity finding on a present field: (source, field) → n."""
+    finding of a dimension on a present value: (source, field, dimension) → n, for validity and accuracy."""
     out: dict[tuple[str, ...], int] = {}
     if not rules:
         return out
-    consistency = " ".join(f"WHEN f.rule_id = {_lit(r)} THEN (b.{a} IS NOT NULL AND b.{c} IS NOT NULL)"
-                           for r, (_, a, c) in CONSISTENCY_RULES.items())
-    complete = [_lit(r) for r, _ in rules if rule_dimension(r) == "completeness"] or ["''"]
+    consistency = " ".join(f"WHEN f.rule_id = {_lit(r)} THEN {_scope_sql(r, 'b.')}"
+                           for r in CONSISTENCY_RULES)
+    complete = [_lit(r) for r, _ in rules if _dim(r) == "completeness"] or ["''"]
     present = _present_case()
     findings = f"(SELECT DISTINCT rid, rule_id, field FROM {T.DQ_FINDINGS} WHERE run_id = ?) f"
     for src, rule_id, field, n in db.fetchall(f"""
@@ -191,22 +239,24 @@ def _flagged(db: Database, run_id: str, rules: list[tuple[str, str | None]]) -> 
                        ELSE coalesce({present}, true) END
             GROUP BY ALL""", [run_id]):
         out[src, rule_id, field] = int(n)
-    validity = [_lit(r) for r, _ in rules if rule_dimension(r) == "validity"] or ["''"]
-    for src, field, n in db.fetchall(f"""
-            SELECT b.source, f.field, count(DISTINCT rid) FROM {findings} JOIN _rp_base b USING (rid)
-            WHERE f.rule_id IN ({", ".join(validity)}) AND coalesce({present}, false)
-            GROUP BY ALL""", [run_id]):
-        out[src, field] = int(n)
+    for dim in ("validity", "accuracy"):
+        ids = [_lit(r) for r, _ in rules if _dim(r) == dim] or ["''"]
+        for src, field, n in db.fetchall(f"""
+                SELECT b.source, f.field, count(DISTINCT rid) FROM {findings} JOIN _rp_base b USING (rid)
+                WHERE f.rule_id IN ({", ".join(ids)}) AND coalesce({present}, false)
+                GROUP BY ALL""", [run_id]):
+            out[src, field, dim] = int(n)
     return out
 
 
-def _cells(db: Database, run_id: str, as_of: date, sources: list[SourceConfig] | None) -> list[Cell]:
+def _cells(db: Database, run_id: str, as_of: date, sources: list[SourceConfig] | None,
+           timely_days: int) -> list[Cell]:
     present = _by_source(db, "SELECT source, count(*) AS n, " + ", ".join(
         f"count(*) FILTER (WHERE {_present(f)}) AS {f}" for f in MEASURED_FIELDS)
         + " FROM _rp_base GROUP BY 1")
     both = _by_source(db, "SELECT source, " + ", ".join(
-        f"count(*) FILTER (WHERE {a} IS NOT NULL AND {c} IS NOT NULL) AS {ident(r)}"
-        for r, (_, a, c) in CONSISTENCY_RULES.items()) + " FROM _rp_base GROUP BY 1")
+        f"count(*) FILTER (WHERE {_scope_sql(r)}) AS {ident(r)}" for r in CONSISTENCY_RULES)
+        + " FROM _rp_base GROUP BY 1")
     rules = [] if not db.has_table(T.DQ_FINDINGS) else [(r[0], r[1]) for r in db.fetchall(
         f"SELECT DISTINCT rule_id, field FROM {T.DQ_FINDINGS} WHERE run_id = ?", [run_id])]
     flagged = _flagged(db, run_id, rules)
@@ -216,14 +266,23 @@ def _cells(db: Database, run_id: str, as_of: date, sources: list[SourceConfig] |
         for f in MEASURED_FIELDS:
             if f in mapped[s]:
                 cells.append(("completeness", s, f, None, counts[f], counts["n"]))
-                cells.append(("validity", s, f, None, counts[f] - flagged.get((s, f), 0), counts[f]))
-        for rule_id, field in {*rules, *((r, spec[0]) for r, spec in CONSISTENCY_RULES.items())}:
-            dim = rule_dimension(rule_id)
-            scope = (both[s][rule_id] if dim == "consistency" else
-                     counts[field] if dim == "validity" and field in MEASURED_FIELDS else counts["n"])
+                cells.append(("validity", s, f, None, counts[f] - flagged.get((s, f, "validity"), 0),
+                              counts[f]))
+                if f in ACCURACY_FIELDS:
+                    cells.append(("accuracy", s, f, None, counts[f] - flagged.get((s, f, "accuracy"), 0),
+                                  counts[f]))
+        for rule_id, field in sorted({*rules, *((r, spec[0]) for r, spec in CONSISTENCY_RULES.items())},
+                                     key=str):
+            dim = _dim(rule_id)
+            if dim == "consistency" and rule_id in CONSISTENCY_RULES:
+                scope = both[s][rule_id]
+            elif dim != "completeness" and field in MEASURED_FIELDS:
+                scope = counts[field]  # type: ignore[index]
+            else:
+                scope = counts["n"]
             ok = scope - flagged.get((s, rule_id, field), 0)  # type: ignore[arg-type]
             cells.append((dim, s, field, rule_id, ok, scope))
-            if dim == "consistency":      # also a field figure: the date or gender that disagrees
+            if rule_id in CONSISTENCY_RULES:  # also a field figure: the date, gender, address that disagrees
                 cells.append((dim, s, field, None, ok, scope))
     timely = [s for s in present if "updated_at" in mapped[s]]
     if timely:
@@ -231,9 +290,39 @@ def _cells(db: Database, run_id: str, as_of: date, sources: list[SourceConfig] |
                 SELECT source, count(*) FILTER (WHERE date_diff('day', CAST(updated_at AS DATE), ?)
                                                 BETWEEN 0 AND ?), count(*)
                 FROM _rp_base WHERE source IN ({", ".join(map(_lit, timely))}) GROUP BY 1""",
-                                         [as_of, TIMELY_DAYS]):
+                                         [as_of, timely_days]):
             cells.append(("timeliness", src, None, None, int(num), int(den)))
-    return cells
+    return cells + _ingest_cells(db, run_id, {s: c["n"] for s, c in present.items()})
+
+
+def _ingest_cells(db: Database, run_id: str, standardized: dict[str, int]) -> list[Cell]:
+    """Rules that quarantined rows at ingest (unreadable rows): rule rows over each source's input rows."""
+    if not db.has_table(T.QUARANTINE):
+        return []
+    found = db.fetchall(f"""
+        SELECT source, rule_id, count(*) FROM (SELECT source, unnest(string_split(rule_ids, ';')) AS rule_id
+            FROM {T.QUARANTINE} WHERE run_id = ? AND stage = 'ingest') GROUP BY ALL ORDER BY ALL""", [run_id])
+    total = dict(db.fetchall(f"SELECT source, count(*) FROM {T.QUARANTINE} "
+                             "WHERE run_id = ? AND stage = 'ingest' GROUP BY 1", [run_id]))
+    out: list[Cell] = []
+    for src, rule_id, n in found:
+        den = standardized.get(src, 0) + int(total[src])
+        field = CATALOGUE[rule_id].field if rule_id in CATALOGUE else "record"
+        out.append((_dim(rule_id), src, field, rule_id, den - int(n), den))
+    return out
+
+
+def _labels(db: Database) -> list[Cell]:
+    """Match accuracy on the analysts' labelled pairs (review.label_accuracy on the model's clusters)."""
+    from hanlink.review import REVIEW_LABELS, label_accuracy
+
+    if not (db.has_table(REVIEW_LABELS) and db.has_table(T.ENTITIES)):
+        return []
+    acc = label_accuracy(db, "model")
+    tp, fn, fp, tn = acc["tp"], acc["fn"], acc["fp"], acc["tn"]
+    return [("accuracy", None, LABEL_FIELD, "review.precision", tp, tp + fp),
+            ("accuracy", None, LABEL_FIELD, "review.recall", tp, tp + fn),
+            ("accuracy", None, LABEL_FIELD, None, tp + tn, tp + fn + fp + tn)]
 
 
 def _uniqueness(card: _Card, db: Database, run_id: str) -> list[Cell]:
@@ -245,6 +334,14 @@ def _uniqueness(card: _Card, db: Database, run_id: str) -> list[Cell]:
     card.add("dimension", "uniqueness", int(entities), int(records))
     return [("uniqueness", src, None, None, int(ent), int(rec)) for src, rec, ent in db.fetchall(
         f"SELECT s.source, count(*), count(DISTINCT e.entity_id) {join} GROUP BY 1", [run_id])]
+
+
+def _ages(db: Database, as_of: date) -> dict[str, float]:
+    """Age in days of the records' last update (median), for the run and per source: the timeliness detail."""
+    rows = db.fetchall("""SELECT source, median(date_diff('day', CAST(updated_at AS DATE), ?))
+                          FROM _rp_base WHERE updated_at IS NOT NULL GROUP BY ROLLUP (source) ORDER BY ALL""",
+                       [as_of])
+    return {"update_age_days_median" + (f".{s}" if s else ""): float(v) for s, v in rows if v is not None}
 
 
 def _mapped(present: dict[str, dict[str, int]], sources: list[SourceConfig] | None) -> dict[str, set[str]]:
@@ -318,27 +415,35 @@ def row_order(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def report(db: Database, cfg: ReportConfig, run_id: str, *, as_of: date | None = None,
-           sources: list[SourceConfig] | None = None) -> dict[str, Any]:
+           sources: list[SourceConfig] | None = None, quality: QualityConfig | None = None) -> dict[str, Any]:
     """Compute the run's scorecard and append it to dq_scorecard (a rerun of `run_id` replaces its own rows).
 
     `as_of` anchors timeliness (default: the run's date — pass it for reproducible figures). `sources` tells
     which fields each source maps; without it a field counts as mapped when any row of the source has it.
-    Also records the row-conservation figures in dq_run_summary. Returns the overall score and those figures.
+    `quality` ([quality] of the config; default: its defaults) sets per-metric lights, timeliness and the
+    alerts written to dq_alerts. Also records the row-conservation figures in dq_run_summary. Returns the
+    overall score, the number of alerts and those figures.
     """
+    from hanlink.alerts import evaluate_alerts
+
+    quality = quality or QualityConfig()
     as_of = as_of or default_as_of(db, run_id)
-    card = _Card(run_id, as_of, cfg)
+    card = _Card(run_id, as_of, cfg, quality)
     _base(db, run_id)
     try:
-        cells = _cells(db, run_id, as_of, sources) + _uniqueness(card, db, run_id)
+        cells = _cells(db, run_id, as_of, sources, quality.timely_days) + _uniqueness(card, db, run_id)
+        ages = _ages(db, as_of)
     finally:
         db.execute("DROP VIEW IF EXISTS _rp_base")
+    cells += _labels(db)
     card.roll_up(cells)
     card.overall(None)
-    for src in sorted({c[1] for c in cells}):
+    for src in sorted({c[1] for c in cells if c[1] is not None}):
         card.overall(src)
     frame = pl.DataFrame(sorted(card.rows, key=row_order), schema=SCORECARD_SCHEMA)
     summary = run_summary(db, run_id)
-    metrics = {**summary, "threshold_green": cfg.green, "threshold_amber": cfg.amber}
+    metrics = {**summary, "threshold_green": cfg.green, "threshold_amber": cfg.amber,
+               "timely_days": quality.timely_days, **ages}
     summary_frame = pl.DataFrame({"run_id": run_id, "as_of": as_of, "metric": list(metrics),
                                   "value": [float(v) for v in metrics.values()]},
                                  schema=SUMMARY_SCHEMA)
@@ -347,6 +452,7 @@ def report(db: Database, cfg: ReportConfig, run_id: str, *, as_of: date | None =
             if db.has_table(table):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             db.write(table, rows, mode="append")
+        alerts = evaluate_alerts(db, run_id, quality, cfg)
     overall = next((r["score"] for r in card.rows if r["level"] == "overall" and r["source"] is None), None)
     return {"scorecard_rows": frame.height, "overall_score": None if overall is None else round(overall, 2),
-            "as_of": as_of.isoformat(), **summary}
+            "as_of": as_of.isoformat(), "alerts": alerts.height, **summary}

@@ -162,8 +162,25 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "HK/TW spellings (Wong, Chan) map to mainland pinyin."),
 )
 
-_DIMENSION_ZH = {"completeness": "完整性", "validity": "有效性", "uniqueness": "唯一性",
-                 "consistency": "一致性", "timeliness": "及时性", "accuracy": "准确性"}
+# The DAMA dimensions: Chinese and English names and the GB/T 36344-2018 indicator each reports as by default
+# (a rule may name a closer indicator, e.g. ingest.undecodable → 可访问性). report.py adds the weights.
+DIMENSION_NAMES: dict[str, tuple[str, str, GbtIndicator]] = {
+    "completeness": ("完整性", "Completeness", "完整性"),
+    "validity": ("有效性", "Validity", "规范性"),
+    "accuracy": ("准确性", "Accuracy", "准确性"),
+    "uniqueness": ("唯一性", "Uniqueness", "准确性"),
+    "consistency": ("一致性", "Consistency", "一致性"),
+    "timeliness": ("时效性", "Timeliness", "时效性"),
+}
+_DIMENSION_ZH = {k: v[0] for k, v in DIMENSION_NAMES.items()}
+# Rule ids outside the catalogue (a check added without its metadata) count as validity / 规范性.
+UNLISTED: tuple[Dimension, GbtIndicator] = ("validity", "规范性")
+
+
+def rule_dimension(rule_id: str) -> tuple[Dimension, GbtIndicator]:
+    """(DAMA dimension, GB/T indicator) a rule's findings count against: the catalogue's, else UNLISTED."""
+    found = CATALOGUE.get(rule_id)
+    return (found.dimension, found.gbt) if found else UNLISTED
 
 
 def render_markdown() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from hanlink import tables as T
+from hanlink.alerts import alert_lines
 from hanlink.config import ReportConfig
 from hanlink.db import Database
 from hanlink.errors import HanlinkError
@@ -54,7 +55,8 @@ def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
     """The scorecard of `run_id` as one JSON-ready document (what scorecard.json holds; docs/scorecard.md).
 
     {run_id, as_of, thresholds, weights, dimension_names, overall, dimensions, fields, rules, sources,
-    conservation}: scores are 0–100 rounded to 2 places with their traffic light and numerator/denominator;
+    conservation, timeliness}: scores are 0–100 rounded to 2 places with their traffic light and
+    numerator/denominator;
     `sources` repeats overall/dimensions/fields/rules per source.
     """
     rows = (db.query(f"SELECT * FROM {T.DQ_SCORECARD} WHERE run_id = ?", [run_id]).to_dicts()
@@ -69,7 +71,9 @@ def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
     metrics = {m: v for m, v, _ in summary}
     as_of = rows[0]["as_of"] if rows else summary[0][2]
     defaults = ReportConfig()
-    conservation: dict[str, Any] = {k: int(v) for k, v in metrics.items() if not k.startswith("threshold_")}
+    conservation: dict[str, Any] = {k: int(v) for k, v in metrics.items()
+                                    if not k.startswith(("threshold_", "timely_days", "update_age"))}
+    timeliness = {k: v for k, v in metrics.items() if k.startswith(("timely_days", "update_age"))}
     if "balanced" in conservation:
         conservation["balanced"] = bool(conservation["balanced"])
     sources = sorted({r["source"] for r in rows if r["source"] is not None})
@@ -85,6 +89,7 @@ def scorecard_json(db: Database, run_id: str) -> dict[str, Any]:
         **whole,
         "sources": {s: _scope([r for r in rows if r["source"] == s]) for s in sources},
         "conservation": conservation,
+        "timeliness": timeliness,
     }
 
 
@@ -100,6 +105,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "worst": "**最需关注的规则**：",
         "rule": "- `{rule_id}`（{field}，{dim}）：通过率 {score:.1f}%，{failed:,} 条未通过",
         "green": "🟢 绿", "amber": "🟡 黄", "red": "🔴 红",
+        "alerts": "**⚠ 质量告警 {n} 项**（dq_alerts）：", "no_alerts": "**质量告警**：无",
     },
     "en": {
         "title": "### hanlink data quality · run {run_id} (as of {as_of})",
@@ -114,8 +120,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "worst": "**Rules to look at first**:",
         "rule": "- `{rule_id}` ({field}, {dim}): {score:.1f}% pass, {failed:,} failed",
         "green": "🟢 green", "amber": "🟡 amber", "red": "🔴 red",
+        "alerts": "**⚠ {n} quality alert(s)** (dq_alerts):", "no_alerts": "**Quality alerts**: none",
     },
 }
+_MAX_ALERT_LINES = 5
 _ROW_COUNTS = ("records_in", "quarantined", "accepted", "entities", "golden", "crosswalk")
 
 
@@ -158,4 +166,9 @@ def summary_markdown(db: Database, run_id: str, lang: Literal["zh", "en"] = "zh"
                                       failed=r["failed"],
                                       dim=card["dimension_names"][r["dimension"]][lang_key])
                   for r in worst]
+    alerts = alert_lines(db, run_id, lang_key)  # type: ignore[arg-type]
+    lines += ["", text["alerts"].format(n=len(alerts)) if alerts else text["no_alerts"]]
+    lines += [f"- {a}" for a in alerts[:_MAX_ALERT_LINES]]
+    if len(alerts) > _MAX_ALERT_LINES:
+        lines.append(f"- … +{len(alerts) - _MAX_ALERT_LINES}")
     return "\n".join(lines) + "\n"
