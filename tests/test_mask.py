@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hanlink.mask import mask_address, mask_email, mask_field, mask_id, mask_name, mask_phone
+from hanlink.mask import (
+    mask_address,
+    mask_birth_date,
+    mask_email,
+    mask_field,
+    mask_frame,
+    mask_id,
+    mask_name,
+    mask_phone,
+)
 
 
 def apply(fn, values: list[str | None]) -> list[str | None]:
@@ -19,7 +30,21 @@ def test_common_formats() -> None:
     assert apply(mask_id, ["110101199003071234"]) == ["110101********1234"]
     assert apply(mask_name, ["张伟", "欧阳娜娜", "Zhang Wei"]) == ["张*", "欧***", "Z********"]
     assert apply(mask_email, ["zhangsan@qq.com", "nobody"]) == ["z***@qq.com", "n*****"]
-    assert apply(mask_address, ["北京市朝阳区建国路88号"]) == ["北京市朝阳区****"]
+    # street, building and room numbers hidden, the street kept; no number → province/city level only
+    assert apply(mask_address, ["北京市朝阳区建国路88号", "上海市浦东新区世纪大道100号3单元502室",
+                                "广州市天河区三号楼", "北京市朝阳区建国路", None]) == [
+        "北京市朝阳区建国路**号", "上海市浦东新区世纪大道***号*单元***室", "广州市天河区*号楼",
+        "北京市朝阳区****", None]
+    assert apply(mask_birth_date, ["1990-03-07"]) == ["1990******"]
+
+
+def test_mask_frame_masks_every_tagged_column_and_nothing_else() -> None:
+    df = pl.DataFrame({"rid": [1], "name_raw": ["张伟"], "phone_raw": [" 138-1234-5678 "],
+                       "name_pinyin": ["zhang wei"],
+                       "id_birth_date": [date(1990, 3, 7)], "gender": ["M"], "phone_token": ["ab12"]})
+    out = mask_frame(df).row(0, named=True)
+    assert out == {"rid": 1, "name_raw": "张*", "phone_raw": "138******5678", "name_pinyin": "z********",
+                   "id_birth_date": "1990******", "gender": "M", "phone_token": "ab12"}
 
 
 def test_mask_by_field_tag() -> None:
