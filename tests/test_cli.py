@@ -177,10 +177,16 @@ def test_explain_shows_weights_that_add_up_and_masks_values(tmp_path: Path) -> N
     assert f"weight {pair['weight']:+.2f}" in result.output
     assert pair["phone_l"] not in result.output and pair["phone_r"] not in result.output
     assert pair["phone_l"][:3] + "****" in result.output
-    unmasked = runner.invoke(
+    refused = runner.invoke(  # raw values are for stewards; the default role is analyst
         app, ["explain", pair["a"], pair["b"], "-c", str(config), "--unmasked"], terminal_width=200
     )
-    assert pair["phone_l"] in unmasked.output
+    assert refused.exit_code != 0 and "steward" in refused.output
+    assert pair["phone_l"] not in refused.output
+    unmasked = runner.invoke(
+        app, ["explain", pair["a"], pair["b"], "-c", str(config), "--unmasked"], terminal_width=200,
+        env={"HANLINK_ROLE": "steward"},
+    )
+    assert unmasked.exit_code == 0 and pair["phone_l"] in unmasked.output
 
 
 def test_a_header_only_file_gives_empty_outputs_and_an_empty_file_a_clear_error(tmp_path: Path) -> None:

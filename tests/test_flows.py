@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ def test_nightly_flow_runs_every_stage_and_publishes(
     assert list(result.counts) == list(STAGES)
     for name in ("crosswalk.csv", "findings.csv", "golden_records.csv", "scorecard.json"):
         assert (tmp_path / name).stat().st_size > 0
+    # Built aside and published in one step, like `hanlink run`: the flat files follow the `current` link.
+    assert os.readlink(tmp_path / "current") == os.path.join("runs", "flow1")
+    assert result.conservation["rows_in"] == result.conservation["crosswalk_rows"] == 3_000
+    assert not (load_config(demo_project).database_path.parent / ".hanlink.duckdb.staging").exists()
     with Database(load_config(demo_project).database_path, read_only=True) as db:
         stages = {r[0] for r in db.fetchall("SELECT stage FROM run_log WHERE run_id='flow1' AND status='ok'")}
     assert stages == set(STAGES)
@@ -51,6 +56,20 @@ def test_nightly_flow_runs_every_stage_and_publishes(
             return next(a.data for a in latest if a.key == "hanlink-run-summary")
 
     assert "flow1" in asyncio.run(artifact())
+
+
+def test_nightly_flow_refuses_while_another_run_holds_the_lock(
+    prefect_server, demo_project: Path, tmp_path: Path
+) -> None:
+    from flows.nightly import nightly
+    from hanlink.lock import RunLockedError, run_lock
+
+    with run_lock(load_config(demo_project).database_path, "someone-else"):
+        state = nightly(str(demo_project), run_id="flow2", out_dir=str(tmp_path), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RunLockedError, match="someone-else"):
+        state.result()
+    assert not (tmp_path / "runs" / "flow2").exists()
 
 
 def test_deployment_schedule_is_in_beijing_time() -> None:

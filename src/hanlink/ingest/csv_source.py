@@ -31,6 +31,7 @@ from hanlink.ingest.common import (
 
 # The votes of this many non-ASCII lines settle the encoding; more would only cost time.
 VOTE_LINES = 10_000
+BINARY_SNIFF = 64 << 10
 _CODECS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030", "gb18030": "gb18030"}
 _UTF8_BOM = codecs.BOM_UTF8
 _GB18030_BOM = b"\x84\x31\x95\x33"
@@ -80,6 +81,16 @@ def _vote(path: Path) -> str:
             if utf8 + other >= VOTE_LINES:
                 break
     return "utf-8" if utf8 > other else "gb18030"
+
+
+def _looks_binary(path: Path) -> bool:
+    """Control bytes (other than tab, CR, LF, FF) in more than 5% of the first 64 KiB: not text."""
+    with path.open("rb") as f:
+        head = f.read(BINARY_SNIFF)
+    if not head:
+        return False
+    controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 12, 13))
+    return controls > len(head) * 0.05
 
 
 class _LineFeed:
@@ -179,18 +190,37 @@ class CsvReader(SourceReader):
                 path=str(path),
                 hint="name it .xlsx or set format = 'excel' for this source",
             )
+        if _looks_binary(path):
+            raise SourceError(
+                "this looks like a binary file (image, archive, database…), not CSV text",
+                source=source,
+                path=str(path),
+                hint="export the data as CSV UTF-8 or .xlsx",
+            )
         codec = _CODECS[encoding] if encoding != "auto" else "utf-8" if all_utf8 else _vote(path)
-        self.encoding = codec
-        self._feed = _LineFeed(path, codec)
-        self._lines = self._feed.lines()
-        self._reader = csv.reader(self._lines, delimiter=delimiter)
         try:
-            header = self._header()
+            header = self._open(codec, delimiter)
         except SourceError:
             self.close()
-            raise
+            if encoding != "auto" or all_utf8:
+                raise
+            # The data lines outvoted a header in the other encoding (UTF-8 header, garbage rows): the header
+            # is what the file says it is; the lines that don't fit go to the quarantine.
+            fallback = "gb18030" if codec == "utf-8" else "utf-8"
+            try:
+                header = self._open(fallback, delimiter)
+            except SourceError:
+                self.close()
+                raise
         self.original_headers = header
         self.headers = clean_headers(header)
+
+    def _open(self, codec: str, delimiter: str) -> list[str]:
+        self.encoding = codec
+        self._feed = _LineFeed(self.path, codec)
+        self._lines = self._feed.lines()
+        self._reader = csv.reader(self._lines, delimiter=delimiter)
+        return self._header()
 
     def _header(self) -> list[str]:
         header: list[str] = []

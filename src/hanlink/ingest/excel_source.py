@@ -3,7 +3,9 @@
 Why not the cell's Python value: a phone typed as a number is the float 13812345678.0 to openpyxl and an ID
 number typed as a number has lost its last digits already; what a steward recognises is what Excel displays.
 So integral numbers print without '.0' or an exponent, zero-padded formats ('000000') keep their leading
-zeros, dates print as ISO text, and formulas give their cached result.
+zeros, dates print as ISO text, and formulas give their cached result. A formula that was never calculated (a
+workbook written by a program, not saved by Excel) has no result: its formula text ('=A1&B1') is kept
+instead of an empty cell, so the row is not silently emptied and the steward sees what was there.
 """
 
 from __future__ import annotations
@@ -41,6 +43,23 @@ def format_number(value: int | float, number_format: str | None) -> str:
     if exact == exact.to_integral_value():
         return str(int(exact))
     return format(exact, "f")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a formula (an <f> element): most exports have none."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with z.open(name) as f:
+                        tail = b""
+                        while chunk := f.read(1 << 20):
+                            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                                return True
+                            tail = chunk[-3:]
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return False
 
 
 def cell_text(cell: Any) -> str | None:
@@ -108,7 +127,14 @@ class ExcelReader(SourceReader):
             )
         # Some writers record a wrong sheet size (often just A1); read what is really there.
         self._sheet.reset_dimensions()
-        self._rows = enumerate(self._sheet.iter_rows(), 1)
+        self._formula_book: Any = None
+        rows = self._sheet.iter_rows()
+        if _has_formulas(path):  # a second, formula-text view of the same sheet, read in step
+            self._formula_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            formulas = self._formula_book[self._sheet.title]
+            formulas.reset_dimensions()
+            rows = map(_uncalculated, rows, formulas.iter_rows())
+        self._rows = enumerate(rows, 1)
         header: list[str | None] = []
         for _, cells in self._rows:
             header = [cell_text(c) for c in cells]
@@ -162,7 +188,28 @@ class ExcelReader(SourceReader):
         )
 
     def close(self) -> None:
-        book = getattr(self, "_book", None)
-        if book is not None:
-            book.close()
-            self._book = None
+        for attr in ("_book", "_formula_book"):
+            book = getattr(self, attr, None)
+            if book is not None:
+                book.close()
+                setattr(self, attr, None)
+
+
+class _Text:
+    """Stands in for a cell whose formula has no cached result: its formula text."""
+
+    number_format = None
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def _uncalculated(cells: tuple[Any, ...], formulas: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row's cells, where a formula without a cached result gets its formula text."""
+    if not any(f.value is not None and c.value is None for c, f in zip(cells, formulas, strict=False)):
+        return cells
+    out = list(cells)
+    for i, (c, f) in enumerate(zip(cells, formulas, strict=False)):
+        if c.value is None and isinstance(f.value, str) and f.value.startswith("="):
+            out[i] = _Text(f.value)
+    return tuple(out)
