@@ -29,6 +29,9 @@ class ProjectConfig(_Section):
 
 class SourceConfig(_Section):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    # kind = "postgres": a PostgreSQL table or query (ingest/postgres_source.py) instead of a file. `path` is
+    # then filled with a description of it ("postgresql:public.customers"), which lineage (_file) shows.
+    kind: Literal["file", "postgres"] = "file"
     path: str
     format: Literal["auto", "csv", "excel", "parquet"] = "auto"
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"
@@ -36,6 +39,37 @@ class SourceConfig(_Section):
     sheet: str | int | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     required: list[str] = Field(default_factory=lambda: ["name"])
+    # PostgreSQL sources: the NAME of an environment variable holding the DSN (never the DSN itself, so no
+    # password sits in the config), a table ("schema.table") or a query, and rows fetched per batch.
+    dsn_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    table: str | None = None
+    query: str | None = None
+    # Row order (hence _row_number) of a table: its primary key unless given; a query keeps its ORDER BY.
+    order_by: list[str] = Field(default_factory=list)
+    batch_size: int = Field(default=50_000, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _describe_postgres(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "postgres" and not data.get("path"):
+            what = data.get("table") or " ".join(str(data.get("query") or "").split())
+            return {**data, "path": f"postgresql:{what}"}
+        return data
+
+    @model_validator(mode="after")
+    def _postgres_settings(self) -> SourceConfig:
+        db_keys = {"dsn_env": self.dsn_env, "table": self.table, "query": self.query}
+        if self.kind == "file":
+            given = [k for k, v in db_keys.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for kind = 'postgres'")
+            return self
+        if not self.dsn_env:
+            raise ValueError("a postgres source needs dsn_env: the name of the environment variable "
+                             "holding the DSN")
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a postgres source needs exactly one of table or query")
+        return self
 
     @field_validator("fields")
     @classmethod
@@ -77,6 +111,10 @@ BlockingKey = Literal[
     "birth_year",
     "address_free",
     "address_post",
+    "name_first_sdx",
+    "name_last_sdx",
+    "birth_digits",
+    "name_first_full",
 ]
 
 
@@ -101,6 +139,14 @@ def _default_blocking_rules() -> list[list[BlockingKey]]:
         ["address_free", "birth_date"],
         ["name_last", "address_post"],
         ["address_post", "birth_year"],
+        # Soundex of the family / given name: spelling variants and typos (frazer / fraser, maitlsnd);
+        # the full form of a short given name (bill → william).
+        ["name_last_sdx", "birth_year"],
+        ["name_first_sdx", "name_last_sdx"],
+        ["name_first_full", "name_last_sdx"],
+        ["name_last_sdx", "address_post"],
+        ["name_first", "address_post"],
+        ["name_first_sdx", "address_free"],
     ]
 
 
@@ -156,6 +202,89 @@ class ReportConfig(_Section):
     amber: float = Field(default=85.0, ge=0, le=100)
 
 
+# When a red light alerts: 'turned' = red now but not in the metric's previous run (a first run never
+# "turns"), 'always' = every run it is red, 'never'.
+RedAlert = Literal["turned", "always", "never"]
+
+
+class MetricConfig(_Section):
+    """Lights and alerting of one scorecard metric; unset keys fall back to [quality] / [report]."""
+
+    green: float | None = Field(default=None, ge=0, le=100)
+    amber: float | None = Field(default=None, ge=0, le=100)
+    alert_on_red: RedAlert | None = None
+    alert_drop: float | None = Field(default=None, ge=0)
+
+
+ScorecardLevel = Literal["overall", "dimension", "source", "field", "rule"]
+
+
+class QualityConfig(_Section):
+    """[quality]: per-metric thresholds and alerts (docs/scorecard.md). A metric is named 'overall', a
+    dimension ('completeness' …), '<dimension>:<field>' ('validity:phone') or a rule id
+    ('phone.malformed')."""
+
+    # Timeliness: a record updated within this many days before the run's date is current.
+    timely_days: int = Field(default=365, ge=1)
+    # Alert when a metric turns red (see RedAlert), or when it is more than alert_drop points below the
+    # median of its last history_runs runs; only metrics at alert_levels, plus those under [quality.metrics].
+    alert_on_red: RedAlert = "turned"
+    alert_drop: float = Field(default=5.0, ge=0)
+    history_runs: int = Field(default=5, ge=1)
+    alert_levels: list[ScorecardLevel] = Field(default_factory=lambda: ["overall", "dimension", "source"])
+    metrics: dict[str, MetricConfig] = Field(default_factory=dict)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, v: dict[str, MetricConfig]) -> dict[str, MetricConfig]:
+        from hanlink.rules import CATALOGUE, DIMENSION_NAMES
+
+        for key, m in v.items():
+            dim, sep, field = key.partition(":")
+            ok = (key == "overall" or key in CATALOGUE or key in ("review.precision", "review.recall")
+                  or (dim in DIMENSION_NAMES and (not sep or field in CANONICAL_FIELDS)))
+            if not ok:
+                raise ValueError(f"unknown metric {key!r}; valid: overall, {', '.join(DIMENSION_NAMES)}, "
+                                 "<dimension>:<field> (e.g. validity:phone) or a rule id (docs/rules.md)")
+            if m.green is not None and m.amber is not None and m.amber > m.green:
+                raise ValueError(f"metric {key!r}: amber ({m.amber}) must not be above green ({m.green})")
+        return v
+
+
+class PrivacyConfig(_Section):
+    """Personal-information protection (issue 7, docs/privacy.md). Secrets never go here, only their paths."""
+
+    # Role of exports and views when neither --role nor $HANLINK_ROLE says: analyst = masked + tokens.
+    role: Literal["steward", "analyst", "manager"] = "analyst"
+    identity: str | None = None            # who the audit log names (default: the OS user)
+    token_key_file: str | None = None      # else $HANLINK_TOKEN_KEY / $HANLINK_TOKEN_KEY_FILE
+    db_key_file: str | None = None         # else $HANLINK_DB_KEY / $HANLINK_DB_KEY_FILE; none → plain file
+    require_tokens: bool = False           # analyst exports fail without a token key (else: no token columns)
+    encrypt_exports: bool = False          # exports written as .enc (key $HANLINK_EXPORT_KEY)
+    retention_days: int | None = Field(default=None, ge=1)  # records not updated for longer: flag or purge
+    retention_action: Literal["flag", "purge"] = "flag"
+    backup_dir: str = "backups"            # relative to work_dir
+    backup_keep: int = Field(default=7, ge=1)          # newest backups always kept
+    backup_max_age_days: int = Field(default=30, ge=1)  # older ones (beyond backup_keep) expire
+
+
+class SparkConfig(_Section):
+    """[spark]: run block, compare, score and cluster on Apache Spark instead of DuckDB (docs/spark.md)."""
+
+    # The one switch: false keeps everything on DuckDB (the default).
+    enabled: bool = False
+    # local[2] runs in this process's JVM; a cluster URL (spark://host:7077, yarn, k8s://…) in production.
+    master: str = "local[2]"
+    app_name: str = "hanlink"
+    shuffle_partitions: int = Field(default=8, ge=1)
+    driver_memory: str = "2g"
+    # Where DuckDB and Spark hand Parquet files to each other; on a cluster a path every node can read
+    # (an NFS mount). Default: <work_dir>/spark.
+    exchange_dir: str | None = None
+    # Any further Spark settings, passed as they are (spark.executor.memory = "8g", …).
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
 class Config(_Section):
     project: ProjectConfig = Field(default_factory=ProjectConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -163,6 +292,9 @@ class Config(_Section):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     # Where the file was read from: relative paths in it are relative to this directory.
     base_dir: str = "."
 
