@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandera.polars as pa
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matching_data import frame, synthetic_std_records
 
-from hanlink.block import BLOCKING_STATS, block, estimate
+from hanlink.block import BLOCKING_STATS, block, estimate, soundex
 from hanlink.config import BlockingConfig
 from hanlink.db import Database
 from hanlink.errors import StageError
@@ -92,3 +96,43 @@ def test_pairs_contract_rejects_reversed_and_repeated_pairs() -> None:
         PairsCandidate.validate(bad, lazy=True)
     assert sorted(err.value.failure_cases["check"].to_list()) == [
         "each_pair_once", "each_pair_once", "left_is_smaller"]
+
+
+# Soundex codes from the standard's definition (the US National Archives' examples) and common surnames.
+SOUNDEX = {"robert": "r163", "rupert": "r163", "rubin": "r150", "ashcraft": "a261", "ashcroft": "a261",
+           "tymczak": "t522", "pfister": "p236", "honeyman": "h555", "lee": "l000", "fraser": "f626",
+           "frazer": "f626", "o'brien": "o165", "abb4yson": "a125", "": None}
+
+
+def test_soundex_sql_gives_the_standard_codes() -> None:
+    with Database() as db:
+        for word, code in SOUNDEX.items():
+            assert db.scalar(f"SELECT {soundex('w')} FROM (SELECT ?::VARCHAR AS w)", [word]) == code, word
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz'- ", max_size=12), min_size=1,
+                      max_size=20))
+def test_soundex_sql_agrees_with_jellyfish(words: list[str]) -> None:
+    import jellyfish
+    with Database() as db:
+        got = db.fetchall(f"SELECT {soundex('w')} FROM (SELECT unnest(?::VARCHAR[]) AS w)", [words])
+    for word, (code,) in zip(words, got, strict=True):
+        letters = "".join(c for c in word if c.isalpha())
+        assert code == (jellyfish.soundex(letters).lower() if letters else None), word
+
+
+def test_spelling_variants_one_word_names_and_broken_dates_still_meet(db: Database) -> None:
+    """Default rules: Soundex of the family name + birth year, a one-word name as given or family name,
+    the year of a date that doesn't parse, the full form of a short given name."""
+    db.write("std_records", frame(
+        {"name": "James Frazer", "birth_date": date(1854, 1, 1)},
+        {"name": "Jim Fraser", "birth_date_raw": "1854-13-01"},                 # variant, broken date
+        {"name": "Terrick Hamilton", "birth_date": date(1781, 9, 25)},
+        {"name": "Terrick", "birth_date": date(1781, 9, 25)},                   # one word: the given name
+        {"name": "Mary Fraser", "birth_date": date(1901, 5, 5)},                # another year
+        {"name": "Peggy Nevison"}, {"name": "Margaret Nevison"}))               # a short given name
+    block(db, BlockingConfig())
+    pairs = {(lo, hi) for lo, hi, _ in db.fetchall("SELECT * FROM pairs_candidate")}
+    assert {(0, 1), (2, 3), (5, 6)} <= pairs
+    assert not {(0, 4), (1, 4)} & pairs

@@ -31,6 +31,21 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("name", {"name": "张伟", "name_pinyin": None, "surname": "张"},
      {"name": "张三丰", "name_pinyin": None, "surname": "张"}, "surname"),
     ("name", {"name": "张伟"}, {"name": "李娜"}, "else"),
+    # Look-alike characters (形近字) and a name with one character left out.
+    ("name", {"name": "王小明"}, {"name": "玉小明"}, "shape"),                 # wang / yu
+    ("name", {"name": "张未"}, {"name": "张末"}, "shape"),                     # wei / mo
+    ("name", {"name": "张伟"}, {"name": "张伟明"}, "one_char_missing"),
+    ("name", {"name": "欧阳娜娜"}, {"name": "欧阳娜"}, "one_char_missing"),
+    ("name", {"name": "张明"}, {"name": "张伟明"}, "one_char_missing"),        # left out in the middle
+    ("name", {"name": "张伟"}, {"name": "张伟明伟"}, "jw_0.80"),               # two left out: not this level
+    # Latin names: a shared given name is not a close name; a half-read pinyin is not the pinyin.
+    ("name", {"name": "frank carter"}, {"name": "frank parker"}, "one_token"),
+    ("name", {"name": "Bill Lloyd"}, {"name": "William Loyd"}, "nickname"),       # a short form, a typo
+    ("name", {"name": "Bill Lloyd"}, {"name": "William Floyd"}, "else"),          # another family name
+    ("name", {"name": "bianca mccarthy", "name_pinyin": "bian ca", "name_key": "bian ca"},
+     {"name": "bianca mccamrthy", "name_pinyin": "bian ca", "name_key": "bian ca"}, "jw_0.92"),
+    ("name", {"name": "zhangwei", "name_pinyin": "zhang wei"}, {"name": "zhang wei"}, "pinyin"),
+    ("name", {"name": "johnsmith"}, {"name": "john smith"}, "jw_0.92"),
     ("name", {"name": "张伟"}, {"name": "测试", "name_type": "junk"}, "null"),
     ("phone", {"phone": "13812345678"}, {"phone": "13812345678"}, "exact"),
     ("phone", {"phone": "13812345678"}, {"phone": "13812345679"}, "one_edit"),   # one digit off
@@ -80,10 +95,18 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("birth_date", {"birth_date": date(2012, 10, 1)}, {"birth_date": date(2012, 9, 30)}, "within_31_days"),
     ("birth_date", {"birth_date": date(1977, 1, 29)}, {"birth_date": date(1987, 1, 28)}, "two_digits"),
     ("birth_date", {"birth_date_raw": "1630-08-01"}, {"birth_date_raw": "16300801"}, "exact"),  # pre-1900
+    # Dates that don't parse count by their typed digits when close, and as no evidence otherwise.
+    ("birth_date", {"birth_date_raw": "1856-86-18"}, {"birth_date": date(1856, 6, 18)}, "two_digits"),
+    ("birth_date", {"birth_date_raw": "1856-86-18"}, {"birth_date_raw": "1856-86-18"}, "exact"),
+    ("birth_date", {"birth_date_raw": "2003-04-31"}, {"birth_date": date(2003, 11, 24)}, "null"),
+    ("birth_date", {"birth_date_raw": "31/04/2003"}, {"birth_date": date(2003, 4, 30)}, "null"),
     ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "Devon TQ13 8DF"}, "exact"),
     ("address_text", {"address_raw": "38 wentworth house, 6148 nsw"},
      {"address_raw": "38 fidge street wentworth house, blair athol 6148 nsw"}, "tokens_0.90"),
-    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "cornwall pl14 8df"}, "postcode"),
+    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "tq13 8df redruth and camborne"},
+     "postcode"),
+    # A UK postcode is both its parts: the inward code alone ("8df") is shared across the country.
+    ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "cornwall pl14 8df"}, "else"),
     ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "london"}, "else"),
     ("address_text", {"address_raw": "devon tq13 8df", "city": "北京市"}, {"address_raw": "devon tq13 8df"},
      "null"),                                                                   # a Chinese address
@@ -126,7 +149,7 @@ def test_compare_without_candidates_names_the_missing_table(db: Database) -> Non
         compare(db)
 
 
-_HANZI = st.text(alphabet="张王李伟娜芳強强偉欧阳", min_size=1, max_size=4)
+_HANZI = st.text(alphabet="张王玉李伟娜芳強强偉欧阳未末", min_size=1, max_size=4)
 _SYLLABLES = st.sampled_from(["zhang", "wei", "li", "na", "wang", "fang"])
 _ROMAN = st.lists(_SYLLABLES, min_size=1, max_size=3).map(" ".join)
 _DIGITS = st.text(alphabet="0123456789", min_size=11, max_size=11).map(lambda s: "1" + s[1:])
@@ -140,6 +163,7 @@ _PERSON = st.fixed_dictionaries({}, optional={
     "id_number": st.sampled_from([ID, ID_TYPO, ID_SIBLING, "110101199001011234"]),
     "email": st.sampled_from(["zhangwei@163.com", "zhangwe1@qq.com", "lina@qq.com"]),
     "birth_date": st.dates(date(1990, 1, 1), date(1990, 12, 31)),
+    "birth_date_raw": st.sampled_from(["1990-13-45", "1990-03-05", "1990-86-05", "05/13/1990"]),
     "gender": st.sampled_from(["M", "F"]),
     "city": st.sampled_from(["北京市", "上海市"]),
     "district": st.sampled_from(["朝阳区", "海淀区"]),

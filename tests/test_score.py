@@ -12,11 +12,11 @@ import pytest
 from matching_data import frame, id_number, synthetic_std_records
 
 from hanlink.block import block, match_values_sql
-from hanlink.compare import COMPARISONS, compare, comparison_sql, register_functions
+from hanlink.compare import COMPARISONS, compare, comparison, comparison_sql, register_functions
 from hanlink.config import BlockingConfig, MatchingConfig
 from hanlink.db import Database
 from hanlink.explain import explain_pair
-from hanlink.score import fit_em, params_frame, score, scored_sql, unmix_u
+from hanlink.score import fit_em, params_frame, score, scored_sql, unmix_u, weight_floor
 from schemas.pairs import ModelParams, PairsScored
 
 CFG = MatchingConfig(u_sample_size=20_000, em_sample_size=1_000, seed=7)
@@ -194,6 +194,58 @@ def test_latin_names_sharing_only_a_family_name_stay_a_household(db: Database) -
                    ).sort("rid_l")
     assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
 
+
+
+def test_a_nickname_on_the_same_birth_date_is_one_person_but_chinese_twins_are_not(db: Database) -> None:
+    """Latin names closer than one shared token + the same birth date pass the household rule; two
+    Chinese given names one syllable apart on one birth date (twins) don't."""
+    home = {"landline": "01062345678", "city": "北京市", "district": "朝阳区", "address_detail": "建设路12号"}
+    born = {"birth_date": date(1855, 1, 1), **home}
+    db.write("std_records", frame(
+        {"name": "Will Lloyd", **born}, {"name": "Wilford Lloyd", **born},
+        {"name": "王小明", **born}, {"name": "王小敏", **born},
+        {"name": "Will Lloyd", **home}, {"name": "Wilford Lloyd", **home}))      # no birth date
+    register_functions(db)
+    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
+    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
+    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5)) t(rid_l, rid_r))"
+    side = f"({match_values_sql()})"
+    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params_frame("t", m, u, 0.5), 0.95)
+                   ).sort("rid_l")
+    assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
+
+
+def test_an_exact_agreement_never_weighs_less_than_a_looser_one_it_implies() -> None:
+    """Identical addresses scored below near-identical ones when copies are usually mistyped."""
+    addr = comparison("address_text")
+    exact, jw = addr.level_index("exact"), addr.level_index("jw_0.90")
+    u = np.full(len(addr.levels), 1e-5)
+    u[-1] = 1 - u[:-1].sum()
+    m = np.full(len(addr.levels), 0.02)
+    m[exact], m[jw] = 0.05, 0.8
+    m[-1] = 1 - (m.sum() - m[-1])
+    floor = weight_floor(addr, m, u, exact)
+    assert floor == pytest.approx(np.log2(m[jw] / u[jw]))
+    assert weight_floor(addr, m, u, jw) is None                   # jw_0.90 implies nothing declared
+    m[exact], m[jw] = 0.8, 0.05                                   # exact agreement is the usual case
+    assert weight_floor(addr, m, u, exact) is None
+    # With term frequencies, the floor holds too: a pair sharing a frequent address keeps jw_0.90's weight.
+    mm = [np.full(len(c.levels), 1 / len(c.levels)) for c in COMPARISONS]
+    uu = [np.full(len(c.levels), 1 / len(c.levels)) for c in COMPARISONS]
+    i = [c.name for c in COMPARISONS].index("address_text")
+    mm[i], uu[i] = m.copy(), u.copy()
+    mm[i][exact], mm[i][jw] = 0.05, 0.8
+    params = params_frame("t", mm, uu, 0.01)
+    is_exact = (pl.col("comparison") == "address_text") & (pl.col("level") == exact)
+    row = params.filter(is_exact).row(0, named=True)
+    assert row["weight"] == pytest.approx(row["weight_floor"]) == pytest.approx(np.log2(0.8 / 1e-5))
+    with Database() as db:
+        db.write("std_records", frame(*[{"address_raw": "devon tq13 8df"}] * 50))
+        register_functions(db)
+        side = f"({match_values_sql()})"
+        pairs = "(SELECT 0 AS rid_l, 1 AS rid_r)"
+        out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params, 0.95))
+    assert out["w_address_text"].item() == pytest.approx(row["weight_floor"])
 
 
 def test_unmix_u_removes_the_matches_hidden_in_random_pairs() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import polars as pl
@@ -29,7 +29,7 @@ _NAMED = "name_type NOT IN ('junk', 'missing')"
 # aren't Chinese are matched as text and tokens (given/family order varies), not through pinyin.
 _LATIN = (f"CASE WHEN {_NAMED} AND NOT regexp_matches(name, '\\p{{Han}}') THEN nullif(trim(regexp_replace("
           "lower(strip_accents(coalesce(name_raw, name))), '[^a-z0-9]+', ' ', 'g')), '') END")
-_TOKENS = f"string_split({_LATIN}, ' ')"
+_TOKENS = "_tokens"          # string_split(_latin, ' '): a helper column, see _HELPERS
 # A non-Chinese ID number (a social security or passport number): alphanumerics of what was typed, when
 # standardize found no Chinese ID in it. 15–18 characters look like a broken Chinese ID: left out.
 _OTHER_ID = "regexp_replace(upper(id_number_raw), '[^0-9A-Z]', '', 'g')"
@@ -38,6 +38,67 @@ _OTHER_ID = "regexp_replace(upper(id_number_raw), '[^0-9A-Z]', '', 'g')"
 _RAW_DATE = "try_strptime(trim(birth_date_raw), ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d'])::DATE"
 _OLD_DATE = (f"CASE WHEN birth_date IS NULL AND birth_date_raw IS NOT NULL "
              f"AND {_RAW_DATE} < DATE '1900-01-01' THEN {_RAW_DATE} END")
+# A birth date typed year first that is no date at all (1856-86-18, 1828-01-00) still holds 8 typed digits:
+# compared digit by digit they are a typo of the right date. Other orders (02/01/1990) are left out.
+_RAW_DIGITS = ("CASE WHEN regexp_matches(trim(birth_date_raw), '^[0-9]{4}[-/.]?[0-9]{2}[-/.]?[0-9]{2}$') "
+               "THEN regexp_replace(trim(birth_date_raw), '[^0-9]', '', 'g') END")
+
+
+def soundex(expr: str) -> str:
+    """SQL for the American Soundex code of a text (lower-case letter + 3 digits; NULL without letters).
+
+    The code SQL databases' SOUNDEX gives (h and w don't separate equal codes), checked against
+    jellyfish.soundex: "robert" = "rupert" = r163. Letters other than a-z are dropped first.
+    """
+    t = f"regexp_replace(lower({expr}), '[^a-z]', '', 'g')"
+    codes = "translate({x}, 'abcdefghijklmnopqrstuvwxyz', '01230120022455012623010202')"
+    first = codes.format(x=f"left({t}, 1)")
+    rest = codes.format(x=f"regexp_replace(substr({t}, 2), '[hw]', '', 'g')")
+    s = f"{first} || {rest}"
+    for d in "0123456":   # runs of one code count once (RE2 has no back-references)
+        s = f"regexp_replace({s}, '{d}+', '{d}', 'g')"
+    return f"CASE WHEN {t} <> '' THEN left({t}, 1) || left(replace(substr({s}, 2), '0', '') || '000', 3) END"
+
+
+# Characters of names often misread or mistyped for one another by their shape (形近字: 王/玉, 未/末,
+# 己/已/巳), each group mapped onto its first character. Our own short list, curated from common confusions in
+# handwriting and OCR; only groups whose readings differ (same-reading pairs already agree by pinyin).
+SHAPE_GROUPS: tuple[str, ...] = (
+    "王玉", "未末", "己已巳", "土士", "日曰", "戊戌戍", "大太犬", "人入", "刀力", "天夭", "千干", "午牛",
+    "贝见", "栗粟", "休体", "免兔", "鸟乌", "宇字", "晴睛", "仓仑", "今令", "冶治", "拔拨", "崇祟", "徽微",
+    "准淮", "明朋", "春舂", "白自", "田由甲申", "木本术", "目且", "东车", "丙两", "亨享",
+)
+# Only the other members are replaced, and only in names holding one (DuckDB's translate costs ≈ 10 µs a
+# call on Chinese text: 10 s per million names, against 0.5 s with the guard).
+_SHAPE_FROM = "".join(g[1:] for g in SHAPE_GROUPS)
+_SHAPE_TO = "".join(g[0] * (len(g) - 1) for g in SHAPE_GROUPS)
+
+# English given names and their common short forms (bill → william, peggy → margaret): our own list of
+# well-known diminutives; a short form that belongs to several names (bert, al, nell) is left out.
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "william": ("will", "willie", "willy", "bill", "billy", "wil", "liam"),
+    "robert": ("rob", "robby", "robbie", "bob", "bobby"), "thomas": ("tom", "tommy", "thom"),
+    "richard": ("rich", "richie", "rick", "ricky", "dick", "dickie", "dicky"),
+    "james": ("jim", "jimmy", "jamie", "jem"), "john": ("jack", "johnny", "jonny"),
+    "edward": ("ed", "eddie", "eddy", "ted", "teddy", "ned"),
+    "elizabeth": ("liz", "lizzie", "lizzy", "beth", "betty", "bess", "bessie", "eliza", "libby", "elsie"),
+    "margaret": ("maggie", "meg", "peggy", "marge", "madge", "margie"),
+    "catherine": ("kate", "katie", "kathy", "cathy", "kitty", "katherine", "kathryn"),
+    "charles": ("charlie", "chas", "chuck"), "henry": ("harry", "hank"), "albert": ("bertie", "albie"),
+    "frederick": ("fred", "freddie", "freddy"), "alexander": ("alex", "alec", "sandy"),
+    "benjamin": ("ben", "benny", "benji"), "david": ("dave", "davy", "davie"), "daniel": ("dan", "danny"),
+    "joseph": ("joe", "joey"), "samuel": ("sam", "sammy"), "michael": ("mike", "mick", "micky", "mickey"),
+    "arthur": ("art", "artie"), "alfred": ("alf", "alfie"), "anthony": ("tony",), "antoinette": ("toni",),
+    "patrick": ("pat", "paddy"), "peter": ("pete",), "nicholas": ("nick", "nicky"), "matthew": ("matt",),
+    "andrew": ("andy", "drew"), "stephen": ("steve", "stevie", "steven"), "christopher": ("chris",),
+    "walter": ("walt", "wally"), "mary": ("molly", "polly", "mamie", "mae"), "sarah": ("sally", "sadie"),
+    "susan": ("sue", "susie"), "dorothy": ("dot", "dolly", "dottie"), "jennifer": ("jenny", "jen"),
+    "rebecca": ("becky",), "victoria": ("vicky", "tori"), "francis": ("frank",), "frances": ("fanny",),
+    "lawrence": ("larry",), "donald": ("don", "donnie"), "ronald": ("ron", "ronnie"),
+    "kenneth": ("ken", "kenny"), "timothy": ("tim", "timmy"), "gregory": ("greg",), "jacob": ("jake",),
+    "isaac": ("ike",), "hugh": ("hughie",), "ann": ("annie", "nancy"),
+}
+_NICK_MAP = ", ".join(f"'{a}': '{full}'" for full, aliases in NICKNAMES.items() for a in aliases)
 
 MATCH_VALUES: dict[str, str] = {
     "name": "CASE WHEN name_type NOT IN ('junk', 'missing') THEN nullif(trim(name), '') END",
@@ -46,12 +107,23 @@ MATCH_VALUES: dict[str, str] = {
     # Spaces and dots dropped: "zhang wei" = "zhangwei", "阿卜杜·热合曼" = "阿卜杜热合曼".
     "name_norm": ("CASE WHEN name_type NOT IN ('junk', 'missing') THEN "
                   "nullif(regexp_replace(lower(name), '[\\s·•.\\-]', '', 'g'), '') END"),
-    "name_latin": _LATIN,
+    "name_latin": "_latin",
+    # A Chinese name with look-alike characters folded (玉小明 → 王小明): equal when only those differ.
+    "name_shape": (f"CASE WHEN {_NAMED} AND regexp_matches(name, '\\p{{Han}}') THEN CASE WHEN "
+                   f"regexp_matches(name, '[{_SHAPE_FROM}]') THEN translate(name, '{_SHAPE_FROM}', "
+                   f"'{_SHAPE_TO}') ELSE name END END"),
     # Name tokens sorted: "chudleigh thomas" = "thomas chudleigh".
     "name_tokens": f"array_to_string(list_sort({_TOKENS}), ' ')",
-    # First and last token of a name of two or more tokens (given / family name in either order).
-    "name_first": f"CASE WHEN len({_TOKENS}) >= 2 THEN {_TOKENS}[1] END",
-    "name_last": f"CASE WHEN len({_TOKENS}) >= 2 THEN {_TOKENS}[-1] END",
+    # First and last token of a name (given / family name in either order). A one-word name is both:
+    # "terrick" may be the given name of "terrick hamilton", "pullan" the family name of "dick pullan".
+    "name_first": f"CASE WHEN len({_TOKENS}) >= 1 THEN {_TOKENS}[1] END",
+    "name_last": f"CASE WHEN len({_TOKENS}) >= 1 THEN {_TOKENS}[-1] END",
+    # The first token as its full given name: "bill" → "william" (NICKNAMES), else as written.
+    "name_first_full": (f"CASE WHEN len({_TOKENS}) >= 1 THEN coalesce(map_extract(MAP {{{_NICK_MAP}}}, "
+                        f"{_TOKENS}[1])[1], {_TOKENS}[1]) END"),
+    # Their Soundex codes: spelling variants and most typos keep the code (fraser / frazer, maitlsnd).
+    "name_first_sdx": f"CASE WHEN len({_TOKENS}) >= 1 THEN {soundex(_TOKENS + '[1]')} END",
+    "name_last_sdx": f"CASE WHEN len({_TOKENS}) >= 1 THEN {soundex(_TOKENS + '[-1]')} END",
     # Initials of a two-or-more-token name, in order: "thomas chudleigh" → "tc".
     "name_initials": (f"CASE WHEN len({_TOKENS}) >= 2 THEN left({_TOKENS}[1], 1) || left({_TOKENS}[-1], 1) "
                       "END"),
@@ -71,10 +143,10 @@ MATCH_VALUES: dict[str, str] = {
     "other_id": (f"CASE WHEN id_status = 'malformed' AND length({_OTHER_ID}) BETWEEN 5 AND 14 "
                  f"AND length(replace({_OTHER_ID}, left({_OTHER_ID}, 1), '')) > 0 THEN {_OTHER_ID} END"),
     "email": "CASE WHEN email_valid THEN nullif(email, '') END",
-    "birth_date": (f"coalesce(birth_date, CASE WHEN {_ID_USABLE} AND id_status NOT IN "
-                   f"('credit_code', 'bad_date') THEN id_birth_date END, {_OLD_DATE})"),
-    "birth_year": (f"year(coalesce(birth_date, CASE WHEN {_ID_USABLE} AND id_status NOT IN "
-                   f"('credit_code', 'bad_date') THEN id_birth_date END, {_OLD_DATE}))"),
+    "birth_date": "_dob",
+    "birth_year": "coalesce(year(_dob), CAST(left(_raw_digits, 4) AS INTEGER))",
+    # YYYYMMDD of the birth date, else the 8 digits of a year-first date that doesn't parse.
+    "birth_digits": "coalesce(strftime(_dob, '%Y%m%d'), _raw_digits)",
     "gender": "coalesce(gender, id_gender)",
     "province": "province",
     "city": "city",
@@ -83,12 +155,33 @@ MATCH_VALUES: dict[str, str] = {
     # The address as free text when no Chinese admin division was found in it (a foreign address).
     "address_free": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(trim(regexp_replace("
                      "lower(strip_accents(address_raw)), '[^a-z0-9]+', ' ', 'g')), '') END"),
-    # The last token with a digit in a foreign address: a postcode, else a house number.
+    # The last token with a digit in a foreign address: a postcode, else a house number. Two such tokens in
+    # a row are one postcode ("pe19 2pd": the inward code alone is shared across the country).
     "address_post": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(regexp_extract("
-                     "lower(strip_accents(address_raw)), '([a-z]*[0-9][a-z0-9]*)[^0-9]*$', 1), '') END"),
+                     "lower(strip_accents(address_raw)), "
+                     "'([a-z]*[0-9][a-z0-9]*( [a-z]*[0-9][a-z0-9]*)?)[^0-9]*$', 1), '') END"),
     "address_norm": ("CASE WHEN nullif(trim(address_detail), '') IS NOT NULL THEN "
                      "regexp_replace(coalesce(district, '') || address_detail, '\\s', '', 'g') END"),
 }
+
+# Values several MATCH_VALUES share, computed once per record (a nested SELECT) instead of once per use:
+# the folded Latin name and its tokens feed eight values; the birth date three.
+_HELPERS: tuple[dict[str, str], ...] = (
+    {"_latin": _LATIN, "_raw_digits": _RAW_DIGITS,
+     "_dob": (f"coalesce(birth_date, CASE WHEN {_ID_USABLE} AND id_status NOT IN ('credit_code', 'bad_date') "
+              f"THEN id_birth_date END, {_OLD_DATE})")},
+    {"_tokens": "string_split(_latin, ' ')"},
+)
+
+
+def records_sql(where: str = "") -> str:
+    """std_records (optionally filtered) plus the helper columns MATCH_VALUES use, as a relation."""
+    out = f"{T.STD_RECORDS}" + (f" WHERE {where}" if where else "")
+    for helpers in _HELPERS:
+        cols = ", ".join(f"{sql} AS {name}" for name, sql in helpers.items())
+        out = f"(SELECT *, {cols} FROM {out})"
+    return out
+
 
 MAX_RULES = 63   # rules are a bit mask per pair while pairs are unioned
 
@@ -96,10 +189,12 @@ MAX_RULES = 63   # rules are a bit mask per pair while pairs are unioned
 EXPLODE_PAIRS_PER_RECORD = 20
 
 
-def match_values_sql(where: str = "") -> str:
-    """SELECT rid and every MATCH_VALUES column from std_records (optionally filtered): one row per record."""
-    cols = ",\n  ".join(f"{sql} AS {name}" for name, sql in MATCH_VALUES.items())
-    return f"SELECT rid,\n  {cols}\nFROM {T.STD_RECORDS}" + (f"\nWHERE {where}" if where else "")
+def match_values_sql(where: str = "", columns: Collection[str] | None = None) -> str:
+    """SELECT rid and every MATCH_VALUES column (or only `columns`) from std_records (optionally filtered):
+    one row per record."""
+    cols = ",\n  ".join(f"{sql} AS {name}" for name, sql in MATCH_VALUES.items()
+                        if columns is None or name in columns)
+    return f"SELECT rid,\n  {cols}\nFROM {records_sql(where)}"
 
 
 def rule_name(keys: Sequence[str]) -> str:
@@ -179,7 +274,7 @@ def _prepare(db: Database, cfg: BlockingConfig) -> tuple[list[list[str]], int, l
     rules = _rules(cfg)
     needed = sorted({k for keys in rules for k in keys})
     side_cols = ", ".join(f"{MATCH_VALUES[k]} AS {k}" for k in needed)
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _blk_side AS SELECT rid, {side_cols} FROM {T.STD_RECORDS}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _blk_side AS SELECT rid, {side_cols} FROM {records_sql()}")
     stats = [_estimate(db, keys, idx, cfg.max_block_size) for idx, keys in enumerate(rules)]
     return rules, db.count("_blk_side"), stats
 

@@ -84,16 +84,17 @@ def greedy_components(n: int, left: np.ndarray, right: np.ndarray,
     return flatten(np.asarray(parent, dtype=np.int64)), refused
 
 
-def write_entities(db: Database, groups: pl.DataFrame) -> None:
+def write_entities(db: Database, groups: pl.DataFrame, *, into: str = T.ENTITIES) -> None:
     """Replace `entities` from a grouping of records (columns rid, grp): one entity per group.
 
     entity_id = 'E' + 12 upper hex chars of sha1 of the group's smallest member key (source|source_record_id).
     Two groups could share a smallest key only if a source repeats a record id: then the smallest rid tells
-    them apart (stable as long as the duplicates are).
+    them apart (stable as long as the duplicates are). `into` names another table to write (incremental
+    runs name a subset's clusters there).
     """
     db.write("_entity_groups", groups.select("rid", pl.col("grp").cast(pl.String)))
     db.execute(f"""
-        CREATE OR REPLACE TABLE {T.ENTITIES} AS
+        CREATE OR REPLACE TABLE {into} AS
         WITH keyed AS (
             SELECT g.rid, g.grp, s.source || '|' || s.source_record_id AS member_key
             FROM _entity_groups g JOIN {T.STD_RECORDS} s USING (rid)),

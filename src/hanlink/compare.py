@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from rapidfuzz.fuzz import token_set_ratio
 from rapidfuzz.process import cpdist
 
 from hanlink import tables as T
-from hanlink.block import match_values_sql
+from hanlink.block import MATCH_VALUES, match_values_sql
 from hanlink.db import Database
 from hanlink.errors import StageError
 
@@ -23,11 +24,14 @@ class Level:
 
     `tf_value` names the value whose frequency among records replaces u for a pair at this level
     (term-frequency adjustment: agreeing on 张伟 is weaker evidence than agreeing on a rare name).
+    `implies` names looser levels of the same comparison that are true whenever this one is (identical
+    texts have Jaro-Winkler 1): scoring keeps this level's weight from falling below theirs.
     """
 
     label: str
     sql: str
     tf_value: str | None = None
+    implies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,16 +88,40 @@ _NAME_JW = (f"CASE WHEN l.name_latin IS NULL OR r.name_latin IS NULL "
             f"THEN {JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}) "
             f"ELSE greatest({JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}), "
             f"{_ASCII_JW}(l.name_latin, r.name_latin), {_ASCII_JW}(l.name_tokens, r.name_tokens)) END")
+# A name in Latin letters reads as pinyin only when its pinyin spells all of it: standardize reads the
+# start of "bianca mccarthy" as "bian ca" and leaves the rest out of name_pinyin.
+_WHOLE_PINYIN = " AND ".join(
+    f"({s}.name_latin IS NULL "
+    f"OR length(replace({s}.name_pinyin, ' ', '')) = length(replace({s}.name_latin, ' ', '')))"
+    for s in ("l", "r"))
+# Latin names: both parts agree up to a typo, in either order. A whole-name similarity is flattered by a
+# shared given name ("frank carter" / "frank parker" 0.93): the family name must be close too, else only
+# one token agrees. A one-word name is its own first and last token; "johnsmith" is "john smith".
+_PARTS = ("(l.name_latin IS NULL OR r.name_latin IS NULL "
+          "OR replace(l.name_latin, ' ', '') = replace(r.name_latin, ' ', '') "
+          f"OR ({_ASCII_JW}(l.name_first, r.name_first) >= 0.8 "
+          f"AND {_ASCII_JW}(l.name_last, r.name_last) >= 0.8) "
+          f"OR ({_ASCII_JW}(l.name_first, r.name_last) >= 0.8 "
+          f"AND {_ASCII_JW}(l.name_last, r.name_first) >= 0.8))")
+# A short form of the same given name (block.NICKNAMES) and the same family name up to a typo.
+_NICKNAME = ("l.name_first_full = r.name_first_full AND l.name_first <> r.name_first "
+             "AND contains(l.name_latin, ' ') AND contains(r.name_latin, ' ') "
+             f"AND {_ASCII_JW}(l.name_last, r.name_last) >= 0.9")
 # One token of a Latin name agrees (up to a typo) with one of the other's: the family name, or the
 # given name, in either order.
 _ONE_TOKEN = ("greatest("
               f"{_ASCII_JW}(l.name_first, r.name_first), {_ASCII_JW}(l.name_last, r.name_last), "
               f"{_ASCII_JW}(l.name_first, r.name_last), {_ASCII_JW}(l.name_last, r.name_first)) >= 0.9")
-# How many of the 8 digits of YYYYMMDD differ (pure SQL: cheap on the u sample's random pairs).
+# How many of the 8 digits of YYYYMMDD differ (pure SQL: cheap on the u sample's random pairs). Dates that
+# don't parse (1856-86-18) take part through their typed digits.
 _DATE_DIGITS_DIFFERENT = " + ".join(
-    f"(substr(strftime(l.birth_date, '%Y%m%d'), {i}, 1) <> "
-    f"substr(strftime(r.birth_date, '%Y%m%d'), {i}, 1))::INT"
-    for i in range(1, 9))
+    f"(substr(l.birth_digits, {i}, 1) <> substr(r.birth_digits, {i}, 1))::INT" for i in range(1, 9))
+# Both names Chinese, one is the other with one character left out: 张伟 / 张伟明, 欧阳娜娜 / 欧阳娜. The
+# shorter keeps at least two characters (张 alone is a surname, not a name).
+_ONE_CHAR_MISSING = ("l.name_shape IS NOT NULL AND r.name_shape IS NOT NULL "
+                     "AND abs(length(l.name) - length(r.name)) = 1 "
+                     "AND least(length(l.name), length(r.name)) >= 2 "
+                     f"AND {EDITS}(l.name, r.name) = 1")
 _FREE_JW = f"{JW}(l.address_free, r.address_free)"
 _FREE_TOKENS = f"{TOKENS}(l.address_free, r.address_free)"
 _DETAIL_JW = f"{JW}(l.address_detail, r.address_detail)"
@@ -105,15 +133,19 @@ _SAME_DISTRICT = ("l.district = r.district AND (l.city = r.city OR l.city IS NUL
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison("name", ("name", "name_pinyin", "name_key"), _nulls("name"), (
         Level("exact", "l.name = r.name", tf_value="name"),
-        Level("pinyin", "l.name_pinyin = r.name_pinyin", tf_value="name_pinyin"),   # homophone, 繁体
-        Level("name_key", "l.name_key = r.name_key", tf_value="name_key"),          # Wei Zhang = 张伟
+        Level("pinyin", f"l.name_pinyin = r.name_pinyin AND {_WHOLE_PINYIN}", tf_value="name_pinyin"),  # 繁体
+        Level("name_key", f"l.name_key = r.name_key AND {_WHOLE_PINYIN}", tf_value="name_key"),  # Wei Zhang
+        Level("shape", "l.name_shape = r.name_shape"),                              # 王小明 / 玉小明 (形近字)
+        Level("one_char_missing", _ONE_CHAR_MISSING),                               # 张伟 / 张伟明
         Level("tokens", "l.name_tokens = r.name_tokens", tf_value="name_tokens"),   # Smith John = John Smith
-        Level("jw_0.92", f"{_NAME_JW} >= 0.92"),
-        Level("jw_0.80", f"{_NAME_JW} >= 0.8"),
+        Level("nickname", _NICKNAME),                                              # bill / william smith
+        Level("jw_0.92", f"{_NAME_JW} >= 0.92 AND {_PARTS}"),
+        Level("jw_0.80", f"{_NAME_JW} >= 0.8 AND {_PARTS}"),
         Level("surname", "l.surname = r.surname"),
         Level("one_token", _ONE_TOKEN),
         ELSE), keys=("name", "name_pinyin", "name_key", "name_norm", "surname", "given_pinyin", "name_latin",
-                     "name_tokens", "name_first", "name_last", "name_initials")),
+                     "name_tokens", "name_first", "name_last", "name_initials", "name_first_sdx",
+                     "name_last_sdx", "name_shape", "name_first_full")),
     Comparison("phone", ("phone",), _nulls("phone"), (
         Level("exact", "l.phone = r.phone"),
         Level("one_edit", _one_edit("phone")),  # one digit or one swap
@@ -135,8 +167,12 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("exact", "l.email = r.email"),
         Level("local_jw_0.90", f"{JW}(split_part(l.email, '@', 1), split_part(r.email, '@', 1)) >= 0.9"),
         ELSE), keys=("email",)),
-    Comparison("birth_date", ("birth_date",), _nulls("birth_date"), (
-        Level("exact", "l.birth_date = r.birth_date"),
+    # A date that doesn't parse is known to be wrong: its digits count when close to the other date (a
+    # typo), and as no evidence otherwise (2003-04-31 against 2003-11-24 says nothing against the pair).
+    Comparison("birth_date", ("birth_digits",),
+               f"{_nulls('birth_digits')} OR ((l.birth_date IS NULL OR r.birth_date IS NULL) "
+               f"AND {_DATE_DIGITS_DIFFERENT} > 2)", (
+        Level("exact", "l.birth_digits = r.birth_digits", tf_value="birth_digits"),   # 01-01: weak
         Level("one_part", "(year(l.birth_date) = year(r.birth_date))::INT + (month(l.birth_date) = "
                           "month(r.birth_date))::INT + (day(l.birth_date) = day(r.birth_date))::INT = 2 "
                           "OR (year(l.birth_date) = year(r.birth_date) AND month(l.birth_date) = "
@@ -144,7 +180,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("within_31_days", "abs(date_diff('day', l.birth_date, r.birth_date)) <= 31"),
         # Two typed digits wrong (1977-01-29 / 1987-01-28): a typo, not another person's date.
         Level("two_digits", f"{_DATE_DIGITS_DIFFERENT} <= 2"),
-        ELSE), keys=("birth_date", "id_birth", "birth_year")),
+        ELSE), keys=("birth_date", "id_birth", "birth_year", "birth_digits")),
     Comparison("gender", ("gender",), _nulls("gender"), (
         Level("exact", "l.gender = r.gender"),
         ELSE), keys=("gender",)),
@@ -156,7 +192,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         ELSE), keys=("province", "city", "district", "address_detail", "address_norm")),
     # A foreign address (no Chinese division found in it) as free text; null for Chinese addresses.
     Comparison("address_text", ("address_free",), _nulls("address_free"), (
-        Level("exact", "l.address_free = r.address_free", tf_value="address_free"),
+        Level("exact", "l.address_free = r.address_free", tf_value="address_free",
+              implies=("jw_0.90", "tokens_0.90", "jw_0.80")),
         Level("jw_0.90", f"{_FREE_JW} >= 0.9"),
         Level("tokens_0.90", f"{_FREE_TOKENS} >= 0.9"),      # words left out or reordered
         Level("postcode_jw_0.80", f"l.address_post = r.address_post AND {_FREE_JW} >= 0.8"),
@@ -201,6 +238,16 @@ def register_functions(db: Database) -> None:
     db.create_function(EDITS, edits_arrow, ["VARCHAR", "VARCHAR"], "INTEGER")
 
 
+def side_values(*extra_sql: str) -> list[str]:
+    """The MATCH_VALUES the comparisons (and `extra_sql`) read as l.<value> / r.<value>, shown or count
+    term frequencies of: what a side table needs (a blocking-only key like a Soundex code is left out)."""
+    texts = [sql for c in COMPARISONS for sql in (c.null_sql, *(lv.sql for lv in c.levels))] + list(extra_sql)
+    used = {m for t in texts for m in re.findall(r"\b[lr]\.(\w+)", t)}
+    used |= {v for c in COMPARISONS for v in c.values} | {lv.tf_value for c in COMPARISONS for lv in c.levels
+                                                         if lv.tf_value}
+    return [name for name in MATCH_VALUES if name in used]
+
+
 def comparison_sql(pairs: str, side: str) -> str:
     """SELECT rid_l, rid_r and one g_<comparison> level per comparison for the pairs in relation `pairs`.
 
@@ -217,7 +264,7 @@ def compare(db: Database) -> dict[str, Any]:
         if not db.has_table(table):
             raise StageError(f"table {table} is missing: run block first", stage="compare")
     register_functions(db)
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _cmp_side AS {match_values_sql()}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _cmp_side AS {match_values_sql(columns=side_values())}")
     db.execute(f"CREATE OR REPLACE TABLE {T.PAIRS_COMPARED} AS "
                f"{comparison_sql(T.PAIRS_CANDIDATE, '_cmp_side')}\nORDER BY p.rid_l, p.rid_r")
     db.execute("DROP TABLE IF EXISTS _cmp_side")

@@ -10,7 +10,7 @@ import polars as pl
 
 from hanlink import tables as T
 from hanlink.block import match_values_sql, rule_keys
-from hanlink.compare import COMPARISONS, comparison_sql, register_functions
+from hanlink.compare import COMPARISONS, Comparison, comparison_sql, register_functions, side_values
 from hanlink.config import MatchingConfig
 from hanlink.db import Database
 from hanlink.errors import StageError
@@ -33,6 +33,10 @@ _IDENTITY_LEVELS = {"name": "name_key", "phone": "exact", "id_number": "one_edit
 _LATIN_NAME_IDENTITY = "jw_0.92"
 
 
+# Hard rule: two different valid ID numbers are two people.
+_VETO_SQL = "l.id_valid AND r.id_valid AND l.id_number <> r.id_number"
+
+
 def _identity_sql() -> str:
     parts = []
     by_name = {comp.name: comp for comp in COMPARISONS}
@@ -44,7 +48,11 @@ def _identity_sql() -> str:
     name, dob = by_name["name"], by_name["birth_date"]
     parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index(_LATIN_NAME_IDENTITY)} "
                  "AND l.name_latin IS NOT NULL AND r.name_latin IS NOT NULL)")
-    parts.append(f"(c.{name.column} = {name.level_index('one_token')} AND c.{dob.column} = 0)")
+    # A Latin name closer than one token in common (a nickname or a typo in the given name: "will lloyd" /
+    # "wilford lloyd") on the same birth date is at least that. Not for Chinese names: twins share a birth
+    # date and a surname, and their given names are often one syllable apart.
+    parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index('one_token')} AND c.{dob.column} = 0 "
+                 "AND l.name_latin IS NOT NULL AND r.name_latin IS NOT NULL)")
     return " OR ".join(parts)
 
 
@@ -211,24 +219,41 @@ def unmix_u(u: list[np.ndarray], m: list[np.ndarray], lam: float, n_pairs: int) 
     return out
 
 
+def weight_floor(comp: Comparison, m: np.ndarray, u: np.ndarray, level: int) -> float | None:
+    """The least weight of a level: the highest weight among the looser levels it implies whose m is larger.
+
+    When matches agree loosely more often than exactly (a field usually mistyped between copies), EM
+    can give the exact level less weight than a typo: identical addresses scored below near-identical
+    ones. An agreement that implies a looser one is never weaker evidence than it. None: no floor.
+    """
+    lv = comp.levels[level]
+    floors = [math.log2(m[j] / u[j]) for j in map(comp.level_index, lv.implies) if m[j] > m[level]]
+    return max(floors) if floors else None
+
+
 def params_frame(run_id: str, m: list[np.ndarray], u: list[np.ndarray], lam: float,
                  sessions: list[int] | None = None) -> pl.DataFrame:
     """The fitted model as rows a person can read: one per comparison level, plus the prior.
 
     `sessions[i]`: how many EM sessions estimated comparison i's m (0 = the starting guess was kept).
+    `weight_floor`: the least weight of the level (see weight_floor), also under term frequencies.
     """
     rows: list[dict[str, Any]] = [{
         "run_id": run_id, "comparison": PRIOR, "level": 0, "label": "λ: P(match) for two random records",
-        "m": lam, "u": None, "weight": math.log2(lam / (1 - lam)), "tf_value": None, "em_sessions": None}]
+        "m": lam, "u": None, "weight": math.log2(lam / (1 - lam)), "tf_value": None, "em_sessions": None,
+        "weight_floor": None}]
     for i, (comp, mc, uc) in enumerate(zip(COMPARISONS, m, u, strict=True)):
         for level, lv in enumerate(comp.levels):
+            floor = weight_floor(comp, mc, uc, level)
+            weight = math.log2(mc[level] / uc[level])
             rows.append({"run_id": run_id, "comparison": comp.name, "level": level, "label": lv.label,
                          "m": float(mc[level]), "u": float(uc[level]),
-                         "weight": math.log2(mc[level] / uc[level]), "tf_value": lv.tf_value,
-                         "em_sessions": sessions[i] if sessions else None})
+                         "weight": weight if floor is None else max(weight, floor), "tf_value": lv.tf_value,
+                         "em_sessions": sessions[i] if sessions else None, "weight_floor": floor})
     return pl.DataFrame(rows, schema={"run_id": pl.String, "comparison": pl.String, "level": pl.Int32,
                                       "label": pl.String, "m": pl.Float64, "u": pl.Float64,
-                                      "weight": pl.Float64, "tf_value": pl.String, "em_sessions": pl.Int32})
+                                      "weight": pl.Float64, "tf_value": pl.String, "em_sessions": pl.Int32,
+                                      "weight_floor": pl.Float64})
 
 
 def _num(x: float) -> str:
@@ -236,14 +261,17 @@ def _num(x: float) -> str:
     return f"{float(x)!r}::DOUBLE"
 
 
-def scored_sql(compared: str, side: str, params: pl.DataFrame, match_threshold: float) -> str:
+def scored_sql(compared: str, side: str, params: pl.DataFrame, match_threshold: float, *,
+               tf_tables: dict[str, str] | None = None) -> str:
     """SELECT the pairs_scored columns for relation `compared` under a fitted model (model_params rows).
 
     Levels with a tf_value weigh log2(m / frequency of the shared value among records) instead of log2(m/u).
+    `tf_tables` (incremental runs): per tf value, a relation (v, u) of frequencies counted elsewhere.
     """
     prior = params.filter(pl.col("comparison") == PRIOR)["weight"].item()
     tf_values = sorted({v for v in params["tf_value"].drop_nulls()})
     tf_ctes = ",\n".join(
+        f"tf_{v} AS (SELECT v, u FROM {tf_tables[v]})" if tf_tables and v in tf_tables else
         f"tf_{v} AS (SELECT {v} AS v, count(*) / sum(count(*)) OVER () AS u FROM {side} "
         f"WHERE {v} IS NOT NULL GROUP BY {v})" for v in tf_values)
     tf_joins = "".join(f"\nLEFT JOIN tf_{v} ON tf_{v}.v = l.{v}" for v in tf_values)
@@ -254,6 +282,8 @@ def scored_sql(compared: str, side: str, params: pl.DataFrame, match_threshold: 
             w = _num(row["weight"])
             if row["tf_value"]:
                 w = f"coalesce(log2({_num(row['m'])} / tf_{row['tf_value']}.u), {w})"
+                if row.get("weight_floor") is not None:
+                    w = f"greatest({w}, {_num(row['weight_floor'])})"
             whens.append(f"WHEN {row['level']} THEN {w}")
         weights.append(f"CASE c.{comp.column} {' '.join(whens)} ELSE 0.0::DOUBLE END AS w_{comp.name}")
     g_cols = ", ".join(f"c.{c.column}" for c in COMPARISONS)
@@ -264,7 +294,7 @@ WITH {tf_ctes + "," if tf_ctes else ""}
 weighted AS (
   SELECT c.rid_l, c.rid_r, {g_cols},
     {w_cols},
-    CASE WHEN l.id_valid AND r.id_valid AND l.id_number <> r.id_number THEN 'different_valid_id'
+    CASE WHEN {_VETO_SQL} THEN 'different_valid_id'
          WHEN NOT coalesce({_identity_sql()}, false) THEN 'no_identity_agreement' END AS veto
   FROM {compared} c
   JOIN {side} l ON l.rid = c.rid_l
@@ -287,7 +317,8 @@ def score(db: Database, cfg: MatchingConfig, run_id: str) -> dict[str, Any]:
         if not db.has_table(table):
             raise StageError(f"table {table} is missing: run compare first", stage="score", run_id=run_id)
     register_functions(db)
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _score_side AS {match_values_sql()}")
+    side_cols = side_values(_identity_sql(), _VETO_SQL)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _score_side AS {match_values_sql(columns=side_cols)}")
     n_records = db.count("_score_side")
     u_by_name = estimate_u(db, "_score_side", cfg.u_sample_size, cfg.seed)
     u = [u_by_name[c.name] for c in COMPARISONS]
