@@ -60,13 +60,29 @@ def run(
     config: Annotated[Path, typer.Option("--config", "-c")] = Path("hanlink.toml"),
     prefect: Annotated[bool, typer.Option(help="run as a Prefect flow (one task per stage)")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to export outputs")] = None,
+    incremental: Annotated[
+        bool, typer.Option(help="the sources hold only new/changed rows: match them against the warehouse")
+    ] = False,
+    deletions: Annotated[
+        Path | None, typer.Option(help="with --incremental: CSV of source,source_record_id to remove")
+    ] = None,
 ) -> None:
-    """Run the nightly pipeline once (每晚流程运行一次)."""
+    """Run the nightly pipeline once (每晚流程运行一次); --incremental for a night of changes only (增量)."""
     from hanlink.config import load_config
 
     try:
+        if deletions is not None and not incremental:
+            raise HanlinkError("--deletions needs --incremental (a full run rebuilds from the sources)")
         cfg = load_config(config)
-        if prefect:
+        if incremental:
+            if prefect:
+                raise HanlinkError("--incremental runs without --prefect for now (one process, one night)")
+            from hanlink.incremental import run_incremental
+
+            with err.status("running…") as status:
+                result = run_incremental(cfg, out_dir=out_dir, deletions=deletions,
+                                         on_stage=lambda s: status.update(f"stage {s}…"))
+        elif prefect:
             from flows.nightly import nightly
 
             result = nightly(str(config), out_dir=str(out_dir) if out_dir else None)

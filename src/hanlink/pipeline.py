@@ -257,7 +257,8 @@ def conservation_summary(db: Database, run_id: str) -> dict[str, int]:
         "standardized = accepted + quarantined_validate": out["standardized"]
         == out["accepted"] + out["quarantined_validate"],
         "accepted = with_entity = entity_rows": out["accepted"] == out["with_entity"] == out["entity_rows"],
-        "crosswalk_rows = rows_in - held_back - purged": out["crosswalk_rows"] == out["rows_in"] - held - purged,
+        "crosswalk_rows = rows_in - held_back - purged": out["crosswalk_rows"]
+        == out["rows_in"] - held - purged,
     }
     broken = [k for k, ok in books.items() if not ok]
     if broken:
@@ -354,7 +355,7 @@ def default_hooks() -> Hooks:
     return Hooks(before_run=[_privacy_before_run], after_stage=[_privacy_after_stage])
 
 
-HOOKS = default_hooks()  # the hooks every run uses (the CLI's and the Prefect flow's); wire subsystems in here
+HOOKS = default_hooks()  # the hooks every run uses (the CLI's and the Prefect flow's)
 
 
 def staged_config(cfg: Config, database: Path) -> Config:

@@ -169,8 +169,13 @@ def apply_overrides(db: Database, run_id: str) -> dict[str, int]:
     return counts
 
 
-def review(db: Database, cfg: MatchingConfig, run_id: str) -> dict[str, Any]:
-    """Write review_queue: unlabelled grey-zone pairs and conflicting pairs, by priority (see module doc)."""
+def review(db: Database, cfg: MatchingConfig, run_id: str, *, scope: str | None = None) -> dict[str, Any]:
+    """Write review_queue: unlabelled grey-zone pairs and conflicting pairs, by priority (see module doc).
+
+    Incremental runs pass `scope`, a table of rids (whole entities): only pairs touching them are
+    recomputed; queued pairs of records outside it stay (those of records gone from `entities` drop out),
+    and the whole queue is ranked again.
+    """
     for table in (T.ENTITIES, T.STD_RECORDS, T.PAIRS_SCORED):
         if not db.has_table(table):
             raise StageError(f"table {table} is missing: run identify first", stage="review", run_id=run_id)
@@ -179,18 +184,24 @@ def review(db: Database, cfg: MatchingConfig, run_id: str) -> dict[str, Any]:
     w_t = float(np.log2(t / (1 - t)))
     has_veto = "veto" in db.columns(T.PAIRS_SCORED)
     veto = "p.veto" if has_veto else "NULL::VARCHAR"
+    # A scope's records are active ones: std_standardized is read directly (std_records is a filtered view).
+    records, in_scope, touching = T.STD_RECORDS, "", ""
+    if scope is not None:
+        records = f"(SELECT * FROM {T.STD_STANDARDIZED} SEMI JOIN {scope} USING (rid))"
+        in_scope = f" AND s.rid IN (SELECT rid FROM {scope})"
+        touching = f" AND (rid_l IN (SELECT rid FROM {scope}) OR rid_r IN (SELECT rid FROM {scope}))"
     db.execute(f"""
-        CREATE OR REPLACE TABLE {REVIEW_QUEUE} AS
+        CREATE OR REPLACE TABLE {REVIEW_QUEUE if scope is None else '_rq_new'} AS
         WITH ids AS (
             SELECT e.entity_id, s.id_number, min(s.rid) AS rid
-            FROM {T.STD_RECORDS} s JOIN {T.ENTITIES} e USING (rid)
-            WHERE s.id_valid AND s.id_number IS NOT NULL GROUP BY ALL),
+            FROM {records} s JOIN {T.ENTITIES} e USING (rid)
+            WHERE s.id_valid AND s.id_number IS NOT NULL{in_scope} GROUP BY ALL),
         conflict AS (
             SELECT least(a.rid, b.rid) AS rid_l, greatest(a.rid, b.rid) AS rid_r, 0 AS kind_order
             FROM ids a JOIN ids b ON a.entity_id = b.entity_id AND a.id_number < b.id_number),
         grey AS (
             SELECT rid_l, rid_r, 1 AS kind_order FROM {T.PAIRS_SCORED}
-            WHERE NOT match AND probability >= {lo!r}),
+            WHERE NOT match AND probability >= {lo!r}{touching}),
         both_kinds AS (SELECT rid_l, rid_r, min(kind_order) AS kind_order
                  FROM (SELECT * FROM conflict UNION ALL SELECT * FROM grey) GROUP BY rid_l, rid_r),
         cand AS (SELECT * FROM both_kinds
@@ -236,10 +247,29 @@ def review(db: Database, cfg: MatchingConfig, run_id: str) -> dict[str, Any]:
                          || 'match would join ' || size_l || ' + ' || size_r || ' records' END
                     || CASE WHEN veto IS NOT NULL THEN '; vetoed: ' || veto ELSE '' END AS reason_en
         FROM q ORDER BY rank""")
+    if scope is not None:
+        _merge_queue(db, scope, run_id)
     n, conflicts = db.fetchall(
         f"SELECT count(*), count(*) FILTER (WHERE kind = 'conflict') FROM {REVIEW_QUEUE}")[0]
     labels = int(db.scalar(f"SELECT count(*) FROM {_EFFECTIVE}"))
     return {"queued_pairs": int(n), "queued_conflicts": int(conflicts), "labelled_pairs": labels}
+
+
+def _merge_queue(db: Database, scope: str, run_id: str) -> None:
+    """The recomputed rows (_rq_new) with the kept ones, ranked again as review() ranks them."""
+    run = run_id.replace("'", "''")
+    kept = (f"SELECT * FROM {REVIEW_QUEUE} q WHERE rid_l NOT IN (SELECT rid FROM {scope}) "
+            f"AND rid_r NOT IN (SELECT rid FROM {scope}) AND rid_l IN (SELECT rid FROM {T.ENTITIES}) "
+            f"AND rid_r IN (SELECT rid FROM {T.ENTITIES})") if db.has_table(REVIEW_QUEUE) else \
+        "SELECT * FROM _rq_new WHERE false"
+    db.execute(f"""
+        CREATE OR REPLACE TABLE {REVIEW_QUEUE} AS
+        SELECT '{run}' AS run_id,
+               row_number() OVER (ORDER BY priority DESC, kind, source_l, source_record_id_l, source_r,
+                                  source_record_id_r) AS rank,
+               * EXCLUDE (run_id, rank)
+        FROM ({kept} UNION ALL BY NAME SELECT * FROM _rq_new) ORDER BY rank""")
+    db.execute("DROP TABLE _rq_new")
 
 
 def review_queue(db: Database, top: int | None = None) -> pl.DataFrame:

@@ -18,7 +18,9 @@ How a value is chosen (all in DuckDB SQL over a long form: one candidate row per
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from hanlink import tables as T
@@ -164,6 +166,13 @@ def _mask_id_sql(col: str) -> str:
     return f"left({col}, 6) || repeat('*', greatest(length({col}) - 10, 0)) || right({col}, 4)"
 
 
+def _columns_read() -> list[str]:
+    """The std_records columns survive reads."""
+    sql = " ".join(f"{c.value} {c.tier}" for c in CANDIDATES.values())
+    return sorted({"rid", "source", "source_record_id", "row_number", "updated_at",
+                   *re.findall(r"\bs\.(\w+)", sql)})
+
+
 def _check_inputs(db: Database, run_id: str) -> None:
     for name in (T.STD_RECORDS, T.ENTITIES):
         if not db.has_table(name):
@@ -192,36 +201,53 @@ def _check_entities(db: Database, run_id: str) -> None:
             "each record needs exactly one", stage="survive", run_id=run_id)
 
 
-def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any]:
+def survive(db: Database, cfg: SurvivorshipConfig, run_id: str, *, scope: str | None = None,
+            replace_ids: str | None = None) -> dict[str, Any]:
     """Write golden_records, golden_provenance, crosswalk and golden_conflicts for `run_id`.
 
     Reads std_records (this run's rows), entities and quarantine. Deterministic: the same inputs give the
     same rows in the same order (golden rows by each entity's first record). Returns counts for the run log.
+
+    Incremental runs pass `scope`, a table of rids (whole entities, any run): only their entities are
+    rebuilt, in place; rows of the entity ids in `replace_ids` (a table with entity_id: ids the scope's
+    records had before, merged or retired since) are dropped first, and the scope's linked crosswalk rows
+    are replaced. Quarantined crosswalk rows are the caller's then. Counts are then the scope's.
     """
-    _check_inputs(db, run_id)
-    # A view, not a copy: this run's rows of std_records (the table normally holds only the latest run).
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _survive_records AS "
-               f"SELECT * FROM {T.STD_RECORDS} WHERE run_id = {_literal(run_id)}")
+    if scope is None:
+        _check_inputs(db, run_id)
+        # A view, not a copy: this run's rows of std_records (the table normally holds only the latest run).
+        db.execute(f"CREATE OR REPLACE TEMP VIEW _survive_records AS "
+                   f"SELECT * FROM {T.STD_RECORDS} WHERE run_id = {_literal(run_id)}")
+    else:   # a few records of a large warehouse, all active: copied once (only the columns read)
+        cols = ", ".join(_columns_read())
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _survive_records AS "
+                   f"SELECT {cols} FROM {T.STD_STANDARDIZED} SEMI JOIN {scope} USING (rid)")
     try:
         _check_entities(db, run_id)
         sources = [r[0] for r in db.fetchall("SELECT DISTINCT source FROM _survive_records ORDER BY 1")]
         rank_sql = _rank_sql(source_ranks(cfg.source_priority, sources))
         db.execute(f"CREATE OR REPLACE TEMP TABLE _sv_base AS {_base_sql(rank_sql)}")
         db.execute(f"CREATE OR REPLACE TEMP TABLE _sv_picks AS {_picks_sql(cfg)}")
+        put = _Put(scope is not None, replace_ids)
         with db.transaction():
-            _write_provenance(db)
-            _write_golden(db)
-            _write_crosswalk(db, run_id)
-            _write_conflicts(db)
-        counts = db.fetchall(f"""
-            SELECT (SELECT count(*) FROM {T.GOLDEN_RECORDS}), (SELECT count(*) FROM {T.GOLDEN_PROVENANCE}),
-                   (SELECT count(*) FILTER (WHERE status = 'linked') FROM {T.CROSSWALK}),
-                   (SELECT count(*) FILTER (WHERE status = 'quarantined') FROM {T.CROSSWALK}),
-                   (SELECT count(*) FROM {GOLDEN_CONFLICTS}), (SELECT count(*) FROM _sv_base)""")[0]
+            _write_provenance(db, put)
+            _write_golden(db, put)
+            _write_crosswalk(db, run_id, put)
+            _write_conflicts(db, put)
+        if scope is None:
+            counts = db.fetchall(f"""
+                SELECT (SELECT count(*) FROM {T.GOLDEN_RECORDS}),
+                       (SELECT count(*) FROM {T.GOLDEN_PROVENANCE}),
+                       (SELECT count(*) FILTER (WHERE status = 'linked') FROM {T.CROSSWALK}),
+                       (SELECT count(*) FILTER (WHERE status = 'quarantined') FROM {T.CROSSWALK}),
+                       (SELECT count(*) FROM {GOLDEN_CONFLICTS}), (SELECT count(*) FROM _sv_base)""")[0]
+        else:
+            prov, golden, linked, conflicts = put.counts
+            counts = (golden, prov, linked, 0, conflicts, int(db.scalar("SELECT count(*) FROM _sv_base")))
     finally:
         db.execute("DROP TABLE IF EXISTS _sv_picks")
         db.execute("DROP TABLE IF EXISTS _sv_base")
-        db.execute("DROP VIEW IF EXISTS _survive_records")
+        db.execute(f"DROP {'VIEW' if scope is None else 'TABLE'} IF EXISTS _survive_records")
     golden, prov, linked, held, conflicts, records = (int(x) for x in counts)
     if linked != records:
         raise ConservationError(f"{records} records but {linked} linked crosswalk rows", stage="survive",
@@ -230,15 +256,42 @@ def survive(db: Database, cfg: SurvivorshipConfig, run_id: str) -> dict[str, Any
             "crosswalk_linked": linked, "crosswalk_quarantined": held, "conflicts": conflicts}
 
 
-def _write_provenance(db: Database) -> None:
+@dataclass
+class _Put:
+    """How an output is written: the whole table replaced, or (incremental) the scope's rows swapped."""
+
+    scoped: bool
+    replace_ids: str | None = None
+    counts: list[int] = dc_field(default_factory=list)
+
+    def __call__(self, db: Database, table: str, select: str, params: list[object] | None = None,
+                 key: str = "entity_id") -> None:
+        if not self.scoped:
+            db.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", params)
+            return
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _sv_new AS {select}", params)
+        if key == "rid":    # crosswalk: the scope's linked rows
+            drop = "rid IN (SELECT rid FROM _sv_base)"
+        else:
+            old = f" OR entity_id IN (SELECT entity_id FROM {self.replace_ids})" if self.replace_ids else ""
+            drop = f"entity_id IN (SELECT entity_id FROM _sv_base){old}"
+        if db.has_table(table):
+            db.execute(f"DELETE FROM {table} WHERE {drop}")
+            db.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _sv_new")
+        else:
+            db.execute(f"CREATE TABLE {table} AS SELECT * FROM _sv_new")
+        self.counts.append(int(db.scalar("SELECT count(*) FROM _sv_new")))
+        db.execute("DROP TABLE _sv_new")
+
+
+def _write_provenance(db: Database, put: _Put) -> None:
     field = _field_case({f: _literal(f) for f in GOLDEN_FIELDS})
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {T.GOLDEN_PROVENANCE} AS
+    put(db, T.GOLDEN_PROVENANCE, f"""
         SELECT entity_id, {field} AS field, value, rid, source, source_record_id, rule
         FROM _sv_picks ORDER BY ekey, field_idx""")
 
 
-def _write_golden(db: Database) -> None:
+def _write_golden(db: Database, put: _Put) -> None:
     """Singletons straight from their record; larger entities pivoted from their picks."""
     def cast(f: str, expr: str) -> str:
         return f"CAST({expr} AS DATE) AS {f}" if f == "birth_date" else f"{expr} AS {f}"
@@ -247,8 +300,7 @@ def _write_golden(db: Database) -> None:
     pivot = ", ".join(cast(f, f"max(value) FILTER (WHERE field_idx = {i})")
                       for i, f in enumerate(GOLDEN_FIELDS))
     cols = ", ".join(GOLDEN_FIELDS)
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {T.GOLDEN_RECORDS} AS
+    put(db, T.GOLDEN_RECORDS, f"""
         WITH members AS (
             SELECT ekey, any_value(entity_id) AS entity_id, count(*) AS n_records,
                    array_to_string(list_sort(list_distinct(list(source))), ';') AS sources
@@ -263,29 +315,27 @@ def _write_golden(db: Database) -> None:
         ORDER BY ekey""")
 
 
-def _write_crosswalk(db: Database, run_id: str) -> None:
+def _write_crosswalk(db: Database, run_id: str, put: _Put) -> None:
     """Every ingested row once: accepted ones with their entity, quarantined ones with none."""
     held = ""
     params: list[object] = []
-    if db.has_table(T.QUARANTINE):
+    if db.has_table(T.QUARANTINE) and not put.scoped:
         # A row that could not be read may have no record id: its row number stands in, as in std_records.
         held = f"""UNION ALL
             SELECT source, coalesce(source_record_id, CAST(row_number AS VARCHAR)),
                    CAST(row_number AS BIGINT), NULL::BIGINT, NULL::VARCHAR, 'quarantined'
             FROM {T.QUARANTINE} WHERE run_id = ?"""
         params.append(run_id)
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {T.CROSSWALK} AS
+    put(db, T.CROSSWALK, f"""
         SELECT * FROM (
             SELECT source, source_record_id, row_number, rid, entity_id, 'linked' AS status FROM _sv_base
             {held})
-        ORDER BY source, row_number, status, source_record_id""", params)
+        ORDER BY source, row_number, status, source_record_id""", params, key="rid")
 
 
-def _write_conflicts(db: Database) -> None:
+def _write_conflicts(db: Database, put: _Put) -> None:
     """Two different valid ID numbers in one entity: reported for a steward, never silently resolved."""
-    db.execute(f"""
-        CREATE OR REPLACE TABLE {GOLDEN_CONFLICTS} AS
+    put(db, GOLDEN_CONFLICTS, f"""
         WITH ids AS (
             SELECT ekey, any_value(entity_id) AS entity_id, v_id_number AS id_number, min(rid) AS rid
             FROM _sv_base WHERE members > 1 AND v_id_number IS NOT NULL
