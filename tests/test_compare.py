@@ -108,6 +108,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     # A UK postcode is both its parts: the inward code alone ("8df") is shared across the country.
     ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "cornwall pl14 8df"}, "else"),
     ("address_text", {"address_raw": "devon tq13 8df"}, {"address_raw": "london"}, "else"),
+    # The same postal district (outward code), another street: a place, as a Chinese district is.
+    ("address_text", {"address_raw": "alderley edge sk9 7hx"}, {"address_raw": "cheshire east sk9 7hz"},
+     "outward"),
+    ("address_text", {"address_raw": "sw1a 1aa, london"}, {"address_raw": "westminster sw1a 2bb"}, "outward"),
+    # Numbers that aren't a UK postcode don't make one: Australian postcodes, house numbers.
+    ("address_text", {"address_raw": "12 kent st, 2602 act"}, {"address_raw": "9 hill rd, 2612 act"}, "else"),
+    ("address_text", {"address_raw": "flat 12 3 high st"}, {"address_raw": "birmingham 14 3"}, "else"),
     ("address_text", {"address_raw": "devon tq13 8df", "city": "北京市"}, {"address_raw": "devon tq13 8df"},
      "null"),                                                                   # a Chinese address
 ]

@@ -74,6 +74,29 @@ def test_segment_pinyin() -> None:
     assert segment("smith") is None
 
 
+@pytest.mark.parametrize("raw", ["bianca mccarthy", "julian smith", "Diana Ross", "sean dean", "Brian Lian",
+                                 "Tina Turner", "Susan Li", "Anna"])
+def test_western_names_stay_whole_words(raw: str) -> None:
+    parsed = parse_romanized(raw)
+    words = raw.lower().split()
+    assert parsed["name"] == " ".join(words)
+    # every word of the name is in its pinyin reading, none split into syllables
+    assert sorted((parsed["name_pinyin"] or "").split()) == sorted(words)
+
+
+@pytest.mark.parametrize(("raw", "pinyin"), [
+    ("Zhang Wei", "zhang wei"), ("zhangwei", "zhang wei"), ("Wei Zhang", "zhang wei"),
+    ("ZHANG Xiaoming", "zhang xiao ming"), ("Xiaoming", "xiao ming"), ("zhangweian", "zhang wei an"),
+    ("Ouyang Nana", "ou yang na na"), ("Chan Tai Man", "chen tai man")])
+def test_pinyin_names_still_split_into_syllables(raw: str, pinyin: str) -> None:
+    assert parse_romanized(raw)["name_pinyin"] == pinyin
+
+
+def test_run_on_first_word_keeps_the_rest_of_the_name() -> None:
+    parsed = parse_romanized("Xiaoming Weiwei")          # no word is a surname alone
+    assert parsed["surname"] == "xiao" and parsed["given_name"] == "ming wei wei"
+
+
 def test_hk_spelling_keeps_every_reading() -> None:
     wong = parse_romanized("Wong Siu Ming")
     assert wong["surname"] == "wang" and wong["surname_alt"] == "wang;huang"

@@ -160,6 +160,11 @@ MATCH_VALUES: dict[str, str] = {
     "address_post": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(regexp_extract("
                      "lower(strip_accents(address_raw)), "
                      "'([a-z]*[0-9][a-z0-9]*( [a-z]*[0-9][a-z0-9]*)?)[^0-9]*$', 1), '') END"),
+    # The postal district of a UK-style postcode ("sk9" of "sk9 7hx"): a town or part of one, as a Chinese
+    # address's district is. Only a postcode of that exact shape, so house numbers never pass for one.
+    "address_outward": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(regexp_extract("
+                        "lower(strip_accents(address_raw)), "
+                        "'(?:^|[^a-z0-9])([a-z]{1,2}[0-9][a-z0-9]?) [0-9][a-z]{2}[^0-9]*$', 1), '') END"),
     "address_norm": ("CASE WHEN nullif(trim(address_detail), '') IS NOT NULL THEN "
                      "regexp_replace(coalesce(district, '') || address_detail, '\\s', '', 'g') END"),
 }

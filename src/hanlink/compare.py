@@ -88,8 +88,8 @@ _NAME_JW = (f"CASE WHEN l.name_latin IS NULL OR r.name_latin IS NULL "
             f"THEN {JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}) "
             f"ELSE greatest({JW}({_NAME_TEXT.format(s='l')}, {_NAME_TEXT.format(s='r')}), "
             f"{_ASCII_JW}(l.name_latin, r.name_latin), {_ASCII_JW}(l.name_tokens, r.name_tokens)) END")
-# A name in Latin letters reads as pinyin only when its pinyin spells all of it: standardize reads the
-# start of "bianca mccarthy" as "bian ca" and leaves the rest out of name_pinyin.
+# A name in Latin letters reads as pinyin only when its pinyin spells all of it (a guard: standardize now
+# keeps every word of a Latin name, "bianca mccarthy" whole, but older std_records may not).
 _WHOLE_PINYIN = " AND ".join(
     f"({s}.name_latin IS NULL "
     f"OR length(replace({s}.name_pinyin, ' ', '')) = length(replace({s}.name_latin, ' ', '')))"
@@ -198,7 +198,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         Level("tokens_0.90", f"{_FREE_TOKENS} >= 0.9"),      # words left out or reordered
         Level("postcode_jw_0.80", f"l.address_post = r.address_post AND {_FREE_JW} >= 0.8"),
         Level("jw_0.80", f"{_FREE_JW} >= 0.8"),
-        Level("postcode", "l.address_post = r.address_post"),
+        Level("postcode", "l.address_post = r.address_post", implies=("outward",)),
+        Level("outward", "l.address_outward = r.address_outward"),  # sk9 7hx / sk9 7hz: same postal district
         ELSE), keys=("address_free", "address_post")),
 )
 

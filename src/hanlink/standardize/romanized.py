@@ -32,6 +32,14 @@ class ParsedName(TypedDict):
 
 
 _LONGEST = max(len(s) for s in PINYIN_SYLLABLES)
+# Western given names that also split into pinyin syllables (bianca → bian ca, julian → ju lian, dean →
+# de an): one word stays one word. Chinese names written this way are split by the writer (An Na, De'an)
+# or carry the surname in the same word (zhangdean). Names that are everyday Chinese given names in pinyin
+# (lina 丽娜, nana 娜娜) are not here.
+_LATIN_GIVEN_NAMES: frozenset[str] = frozenset((
+    "anna", "bianca", "dana", "dean", "diana", "diane", "dina", "elena", "eliana", "hanna", "helena",
+    "julia", "julian", "juliana", "lena", "leo", "lisa", "linda", "lucia", "luna", "maria", "marian",
+    "mia", "mina", "nina", "sean", "selena", "susan", "tina", "wanda"))
 _HAN_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN = re.compile(f"[{_HAN_CHARS}]")
 _RUNS = re.compile(f"[{_HAN_CHARS}]+|[^{_HAN_CHARS}]+")   # alternating Hanzi / other runs
@@ -111,10 +119,11 @@ class _Token:
         self.key = re.sub(r"[^a-z]", "", _ascii_fold(original))
         parts = [p for p in re.split(r"[-'’.]", _ascii_fold(original)) if p]
         segs = [segment(re.sub(r"[^a-z]", "", p)) for p in parts]
-        self.is_pinyin = bool(parts) and all(s is not None for s in segs)
+        self.is_pinyin = (bool(parts) and all(s is not None for s in segs)
+                          and self.key not in _LATIN_GIVEN_NAMES)
         letters = [re.sub(r"[^a-z]", "", p) for p in parts]
-        self.syllables: list[str] = (
-            [x for s in segs for x in (s or ())] if self.is_pinyin else [p for p in letters if p])
+        self.words: list[str] = [p for p in letters if p]   # as written: 'bianca', 'mary jane'
+        self.syllables: list[str] = [x for s in segs for x in (s or ())] if self.is_pinyin else self.words
         self.upper = original.isupper() and len(self.key) >= 2
 
     @cache  # noqa: B019 - tokens are interned by _token(), so the cache stays small
@@ -163,7 +172,11 @@ def parse_romanized(text: str) -> ParsedName:
     if not tokens:
         return _result([], None, [], [])
     hk_first = any(not t.is_pinyin for t in tokens)
-    order = [s for t in tokens for s in t.syllables]
+    # A word splits into pinyin syllables only in a name that reads as pinyin throughout (HK/TW surname
+    # spellings count): in 'bianca mccarthy' or 'julian smith' every word stays as written.
+    pinyin_name = all(t.is_pinyin or t.key in HK_TW_SURNAMES for t in tokens)
+    parts = [t.syllables if pinyin_name else t.words for t in tokens]
+    order = [s for p in parts for s in p]
     chosen: int | None = None
     if comma and before.strip():
         chosen = 0
@@ -173,16 +186,17 @@ def parse_romanized(text: str) -> ParsedName:
         ranked = sorted(range(len(tokens)), key=lambda i: (tokens[i].rank(hk_first), i))
         chosen = ranked[0] if tokens[ranked[0]].readings(hk_first) else None
     if chosen is not None:
-        readings = tokens[chosen].readings(hk_first) or [" ".join(tokens[chosen].syllables)]
-        given = [s for i, t in enumerate(tokens) if i != chosen for s in t.syllables]
+        readings = tokens[chosen].readings(hk_first) or [" ".join(parts[chosen])]
+        given = [s for i, p in enumerate(parts) if i != chosen for s in p]
         return _result(order, readings[0].split(), readings, given)
-    # one run-on word: its leading syllables, compound surnames first
-    syl = tokens[0].syllables
+    # a run-on first word ('zhangwei'): its leading syllables, compound surnames first; every other
+    # syllable of the name is given name
+    syl = parts[0]
     ranks = surname_ranks()
-    if tokens[0].is_pinyin and len(syl) >= 2:
+    if pinyin_name and tokens[0].is_pinyin and len(syl) >= 2:
         for n in (2, 1):
             if len(syl) > n and "".join(syl[:n]) in ranks:
-                return _result(order, syl[:n], [], syl[n:])
+                return _result(order, syl[:n], [], order[n:])
     if len(tokens) == 1:
         readings = tokens[0].readings(hk_first)
         if readings and len(syl) == 1:
