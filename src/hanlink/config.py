@@ -115,6 +115,7 @@ BlockingKey = Literal[
     "name_last_sdx",
     "birth_digits",
     "name_first_full",
+    "address_outward",
 ]
 
 
@@ -147,6 +148,7 @@ def _default_blocking_rules() -> list[list[BlockingKey]]:
         ["name_last_sdx", "address_post"],
         ["name_first", "address_post"],
         ["name_first_sdx", "address_free"],
+        ["name_last_sdx", "address_outward"],  # the postal district (sk9 of sk9 7hx) with the family name
     ]
 
 
