@@ -310,3 +310,27 @@ def test_deletions_without_incremental_is_refused_by_the_cli(tmp_path: Path) -> 
 
     result = CliRunner().invoke(app, ["run", "-c", str(tmp_path / "none.toml"), "--deletions", "d.csv"])
     assert result.exit_code != 0 and "--incremental" in result.output
+
+
+def test_a_forgotten_person_in_the_night_s_delta_is_held_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hanlink.privacy.forget import forget
+
+    key = "test-token-key-0123456789abcdef"
+    monkeypatch.setenv("HANLINK_TOKEN_KEY", key)
+    cfgs, _ = split_project(tmp_path, n=300, seed=13, max_block_size=None)
+    full_run(cfgs["base"], "r1")
+    delta = pl.concat([pl.read_parquet(p).with_columns(pl.all().cast(pl.String))
+                       for p in sorted((tmp_path / "delta").glob("*.parquet"))], how="diagonal")
+    phone_col = next(c for c in delta.columns if "手机" in c or "phone" in c.lower() or "mobile" in c.lower())
+    phone = next(p for p in delta[phone_col].drop_nulls() if p and p[-11:].isdigit() and p[-11] == "1")
+    with Database(cfgs["base"].database_path) as db:  # the person asks to be forgotten before the night
+        forget(db, phones=[phone], request_id="DR-NIGHT", token_key=key.encode())
+    run_incremental(cfgs["delta"], run_id="r2", out_dir=tmp_path / "out")
+    with Database(cfgs["delta"].database_path, read_only=True) as db:
+        held = db.query("SELECT * FROM privacy_holdback WHERE run_id = 'r2'")
+        assert held.height >= 1 and set(held["request_id"]) == {"DR-NIGHT"}
+        digits = phone[-11:]
+        assert not db.fetchall("SELECT rid FROM std_standardized WHERE phone = ?", [digits])
+    assert digits not in (tmp_path / "out" / "crosswalk.csv").read_text(encoding="utf-8")

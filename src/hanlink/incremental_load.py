@@ -53,20 +53,33 @@ def check_record_ids(cfg: Config) -> None:
         )
 
 
-def _scratch_stages(cfg: Config, run_id: str) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
-    """Ingest, standardize and validate the delta in a scratch database: (counts, the tables produced)."""
+def _scratch_stages(
+    cfg: Config, run_id: str, listed: pl.DataFrame | None = None
+) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
+    """Ingest, standardize and validate the delta in a scratch database: (counts, the tables produced).
+
+    `listed`: the warehouse's suppression list — people who asked to be forgotten are held back right after
+    standardize, as in a full run (privacy_holdback keeps no values)."""
     from hanlink.ingest import ingest
+    from hanlink.privacy import suppression
     from hanlink.standardize import standardize
     from hanlink.validate import validate
 
     out: dict[str, pl.DataFrame] = {}
     with Database(":memory:") as scratch:
-        counts = {
+        counts: dict[str, Any] = {
             "ingest": ingest(scratch, cfg.sources, run_id, base_dir=Path(cfg.base_dir)),
             "standardize": standardize(scratch, cfg.sources, run_id),
-            "validate": validate(scratch, cfg.sources, run_id),
         }
+        if listed is not None and not listed.is_empty():
+            from hanlink.privacy.tokens import token_key
+
+            file = cfg.privacy.token_key_file
+            key = token_key(key_file=str(cfg.resolve(file)) if file else None)
+            counts["privacy"] = suppression.apply(scratch, run_id, token_key=key, listed=listed)
+        counts["validate"] = validate(scratch, cfg.sources, run_id)
         for name in (
+            suppression.HOLDBACK,
             T.QUARANTINE,
             T.STD_STANDARDIZED,
             T.DQ_FINDINGS,
@@ -97,8 +110,10 @@ def load_delta(
     `_inc_gone_keys` (their keys), `_inc_touched_keys` (every key of the delta or the deletions list).
     Returns counts per stage plus `offset` (the first rid of this run).
     """
+    from hanlink.privacy.suppression import HOLDBACK, suppression_list
+
     check_record_ids(cfg)
-    counts, frames = _scratch_stages(cfg, run_id)
+    counts, frames = _scratch_stages(cfg, run_id, suppression_list(db))
     offset = int(db.scalar(f"SELECT coalesce(max(rid), -1) + 1 FROM {T.STD_STANDARDIZED}"))
     shift = pl.col("rid") + offset
     std = frames[T.STD_STANDARDIZED].with_columns(shift)
@@ -134,6 +149,11 @@ def load_delta(
         if quarantine is not None:
             db.execute(f"DELETE FROM {T.QUARANTINE} WHERE run_id = ?", [run_id])
             db.write(T.QUARANTINE, quarantine, mode="append")
+        held = frames.get(HOLDBACK)
+        if held is not None and held.height:
+            if db.has_table(HOLDBACK):
+                db.execute(f"DELETE FROM {HOLDBACK} WHERE run_id = ?", [run_id])
+            db.write(HOLDBACK, held, mode="append")
         # Previous versions: changed keys first; a deleted key that also came back in the delta stays.
         db.execute(f"""
             CREATE OR REPLACE TEMP TABLE _inc_superseded AS

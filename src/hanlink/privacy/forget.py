@@ -216,7 +216,9 @@ def forget(
                     {
                         "token": tokenize(values.filter(pl.col("tag") == t)["value"], t, token_key),  # type: ignore[arg-type]
                         "tag": t,
-                    }
+                    },
+                    # typed: a kind of value the person lacks (no email) gives an empty, untyped column
+                    schema={"token": pl.String, "tag": pl.String},
                 )
                 for t in ("id_number", "phone", "email")
             ]
