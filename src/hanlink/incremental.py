@@ -179,21 +179,9 @@ def _log(
     db: Database, run_id: str, stage: str, started: float, seconds: float, counts: dict[str, Any]
 ) -> None:
     """A run_log row as the pipeline writes them; counts say this stage ran incrementally."""
-    row = pl.DataFrame(
-        {
-            "run_id": [run_id],
-            "stage": [stage],
-            "started_at": [datetime.fromtimestamp(started, TIMEZONE).replace(tzinfo=None)],
-            "seconds": [round(seconds, 3)],
-            "status": ["ok"],
-            "counts": [
-                json.dumps({"mode": "incremental", **counts}, ensure_ascii=False, default=str, sort_keys=True)
-            ],
-        }
-    )
-    if db.has_table(T.RUN_LOG):
-        db.execute(f"DELETE FROM {T.RUN_LOG} WHERE run_id = ? AND stage = ?", [run_id, stage])
-    db.write(T.RUN_LOG, row, mode="append")
+    from hanlink.pipeline import log_stage
+
+    log_stage(db, run_id, stage, started, seconds, "ok", {"mode": "incremental", **counts})
 
 
 def apply_delta(

@@ -114,9 +114,10 @@ def _stage_call(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[st
     return report(db, cfg.report, run_id, sources=cfg.sources, quality=cfg.quality)
 
 
-def _log(
+def log_stage(
     db: Database, run_id: str, stage: str, started: float, seconds: float, status: str, counts: dict[str, Any]
 ) -> None:
+    """The stage's row in `run_log` (one per run and stage: a rerun replaces it)."""
     row = pl.DataFrame(
         {
             "run_id": [run_id],
@@ -136,18 +137,19 @@ def run_stage(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[str,
     """Run one stage, record it in `run_log`, and check the invariants that stage is bound by."""
     started = time.time()
     t0 = time.perf_counter()
-    _log(db, run_id, stage, started, 0.0, "running", {})  # a killed run's staging copy shows where it died
+    # a killed run's staging copy shows where it died
+    log_stage(db, run_id, stage, started, 0.0, "running", {})
     fault_point(stage)
     try:
         counts = dict(_stage_call(stage, db, cfg, run_id) or {})
         counts.update(check_conservation(db, run_id, stage))
     except HanlinkError:
-        _log(db, run_id, stage, started, time.perf_counter() - t0, "failed", {})
+        log_stage(db, run_id, stage, started, time.perf_counter() - t0, "failed", {})
         raise
     except Exception as exc:  # a bug, not bad data: say which stage, keep the cause for the log
-        _log(db, run_id, stage, started, time.perf_counter() - t0, "failed", {"error": repr(exc)})
+        log_stage(db, run_id, stage, started, time.perf_counter() - t0, "failed", {"error": repr(exc)})
         raise StageError(f"{type(exc).__name__}: {exc}", stage=stage, run_id=run_id) from exc
-    _log(db, run_id, stage, started, time.perf_counter() - t0, "ok", counts)
+    log_stage(db, run_id, stage, started, time.perf_counter() - t0, "ok", counts)
     return counts
 
 

@@ -36,15 +36,9 @@ def _load(config: Path) -> Config:
 
 
 def _open(cfg: Config, *, read_only: bool = False) -> Database:
-    from hanlink.privacy.keys import database_key
+    from hanlink.pipeline import open_database  # the one way a warehouse is opened (key, limits)
 
-    return Database(
-        cfg.database_path,
-        read_only=read_only,
-        memory_limit=cfg.project.memory_limit,
-        threads=cfg.project.threads,
-        encryption_key=database_key(cfg),
-    )
+    return open_database(cfg, read_only=read_only)
 
 
 def register(app: typer.Typer) -> None:
