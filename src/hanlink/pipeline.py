@@ -81,6 +81,10 @@ def _stage_call(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[st
         from hanlink.validate import validate
 
         return validate(db, cfg.sources, run_id)
+    if cfg.spark.enabled and stage in ("block", "compare", "score", "cluster"):
+        from hanlink.spark import run_stage as spark_stage  # the same SQL and functions, on Spark
+
+        return spark_stage(stage, db, cfg, run_id)
     if stage == "block":
         from hanlink.block import block
 

@@ -191,6 +191,12 @@ def ingest(db: Database, sources: Sequence[SourceConfig], run_id: str, *, base_d
     readers: list[tuple[SourceConfig, SourceReader]] = []
     try:
         for src in sources:
+            if src.kind == "postgres":
+                from hanlink.ingest.postgres_source import PostgresReader
+
+                readers.append((src, PostgresReader(src)))
+                _check_mapping(src, readers[-1][1])
+                continue
             reader = open_reader(
                 _resolve(src, base_dir),
                 source=src.name,
