@@ -137,6 +137,19 @@ def test_em_recovers_m_on_a_two_class_mixture() -> None:
         assert np.allclose(got, want, atol=0.03)
 
 
+def score_under_strong_model(db: Database, pairs: list[tuple[int, int]]) -> pl.DataFrame:
+    """pairs_scored rows for `pairs` of std_records under a model in which every level short of "else" is
+    overwhelming evidence: what remains to stop a match is the hard rules (vetoes)."""
+    register_functions(db)
+    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
+    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
+    values = ", ".join(f"({a}, {b})" for a, b in pairs)
+    relation = f"(SELECT * FROM (VALUES {values}) t(rid_l, rid_r))"
+    side = f"({match_values_sql()})"
+    sql = scored_sql(f"({comparison_sql(relation, side)})", side, params_frame("t", m, u, 0.5), 0.95)
+    return db.query(sql).sort("rid_l")
+
+
 def test_hard_rules_block_a_match_whatever_the_weight(db: Database) -> None:
     id_a, id_b = id_number("110105", date(1990, 3, 5), 123), id_number("110105", date(1991, 4, 6), 123)
     db.write("std_records", frame(
@@ -146,14 +159,7 @@ def test_hard_rules_block_a_match_whatever_the_weight(db: Database) -> None:
         {"name": "王秀英", "landline": "01062345678", "district": "朝阳区"},  # a household
         {"name": "李娜", "phone": "13912345678"},
         {"name": "李娜", "phone": "13912345678"}))
-    register_functions(db)
-    # A model in which every level short of "else" is overwhelming evidence.
-    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
-    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
-    params = params_frame("t", m, u, 0.5)
-    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5)) t(rid_l, rid_r))"
-    side = f"({match_values_sql()})"
-    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params, 0.95)).sort("rid_l")
+    out = score_under_strong_model(db, [(0, 1), (2, 3), (4, 5)])
     assert out["probability"].to_list() == pytest.approx([1.0, 1.0, 1.0])
     assert out["veto"].to_list() == ["different_valid_id", "no_identity_agreement", None]
     assert out["match"].to_list() == [False, False, True]
@@ -168,13 +174,7 @@ def test_household_veto_fires_only_when_names_disagree_as_people(db: Database) -
         {"name": "王建国", **home}, {"name": "王秀英", **home},                     # a Chinese household
         {"name": "Adam Eveston", "birth_date": date(1994, 6, 23), **home},
         {"name": "Travis Eveston", "birth_date": date(1994, 6, 23), **home}))   # one token + birth date
-    register_functions(db)
-    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
-    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
-    params = params_frame("t", m, u, 0.5)
-    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5), (6, 7)) t(rid_l, rid_r))"
-    side = f"({match_values_sql()})"
-    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params, 0.95)).sort("rid_l")
+    out = score_under_strong_model(db, [(0, 1), (2, 3), (4, 5), (6, 7)])
     assert out["veto"].to_list() == ["no_identity_agreement", None, "no_identity_agreement", None]
 
 
@@ -185,13 +185,7 @@ def test_latin_names_sharing_only_a_family_name_stay_a_household(db: Database) -
         {"name": "Jon Smith", **home}, {"name": "John Smith", **home},             # a typo: one person
         {"name": "Smith Mary", **home}, {"name": "Smith John", **home},             # JW 0.84, Jaro 0.73
         {"name": "Zhang Wei", **home}, {"name": "Zhang Min", **home}))              # pinyin, surname first
-    register_functions(db)
-    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
-    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
-    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5)) t(rid_l, rid_r))"
-    side = f"({match_values_sql()})"
-    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params_frame("t", m, u, 0.5), 0.95)
-                   ).sort("rid_l")
+    out = score_under_strong_model(db, [(0, 1), (2, 3), (4, 5)])
     assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
 
 
@@ -205,13 +199,7 @@ def test_a_nickname_on_the_same_birth_date_is_one_person_but_chinese_twins_are_n
         {"name": "Will Lloyd", **born}, {"name": "Wilford Lloyd", **born},
         {"name": "王小明", **born}, {"name": "王小敏", **born},
         {"name": "Will Lloyd", **home}, {"name": "Wilford Lloyd", **home}))      # no birth date
-    register_functions(db)
-    u = [np.r_[np.full(len(c.levels) - 1, 1e-9), 1 - (len(c.levels) - 1) * 1e-9] for c in COMPARISONS]
-    m = [np.r_[np.full(len(c.levels) - 1, 0.99 / (len(c.levels) - 1)), 0.01] for c in COMPARISONS]
-    pairs = "(SELECT * FROM (VALUES (0, 1), (2, 3), (4, 5)) t(rid_l, rid_r))"
-    side = f"({match_values_sql()})"
-    out = db.query(scored_sql(f"({comparison_sql(pairs, side)})", side, params_frame("t", m, u, 0.5), 0.95)
-                   ).sort("rid_l")
+    out = score_under_strong_model(db, [(0, 1), (2, 3), (4, 5)])
     assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]
 
 
