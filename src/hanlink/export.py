@@ -13,6 +13,7 @@ What is written depends on the role (hanlink.privacy.roles): a steward gets the 
 an analyst (the default) gets them with every sensitive value masked and, given a token key, a keyed token
 beside each phone / ID number / email; a manager gets scorecard.json and findings_summary.csv (counts)
 only. With encryption on, each file is written as `<name>.enc` instead. Every export is audited.
+Cells a spreadsheet would run as a formula (`=cmd|…`) are written with a leading apostrophe (csvsafe).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import polars as pl
 
 from hanlink import tables as T
+from hanlink.csvsafe import write_csv_safe
 from hanlink.db import Database
 
 if TYPE_CHECKING:
@@ -110,7 +112,7 @@ def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Langua
         }
     paths.update({k: out_dir / f"{k}.csv" for k in frames})
     for key_name, frame in frames.items():
-        _atomic_write(paths[key_name], frame.write_csv)
+        _atomic_write(paths[key_name], lambda path, f=frame: write_csv_safe(f, path))
     card = scorecard_json(db, run_id)
     _atomic_write(
         paths["scorecard"],
