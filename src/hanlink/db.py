@@ -8,6 +8,7 @@ works unchanged on an encrypted file. A missing or wrong key is refused before a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,8 +45,6 @@ class DatabaseKeyError(HanlinkError):
 
 def _env_key() -> str | None:
     """The database key from $HANLINK_DB_KEY, else from the file $HANLINK_DB_KEY_FILE names."""
-    import os
-
     if os.environ.get(DB_KEY_ENV):
         return os.environ[DB_KEY_ENV]
     file = os.environ.get(f"{DB_KEY_ENV}_FILE")
@@ -227,27 +226,48 @@ class Database:
         self.close()
 
 
-def encrypt_database(path: str | Path, key: str) -> None:
-    """Turn a plain database file into an encrypted one in place (copy into a new encrypted file, then an
-    atomic rename); the plain file is gone afterwards. Raises DatabaseKeyError if it is already encrypted."""
-    import os
-
-    src = Path(path)
-    tmp = src.with_name(f".{src.name}.encrypting")
+def _rewrite(src: Path, tmp: Path, *, src_key: str | None, dst_key: str | None) -> None:
+    """Copy every table, view and row of `src` into a fresh file `tmp` (fsynced), with these keys."""
     tmp.unlink(missing_ok=True)
+    q = chr(39)
+
+    def attach(path: Path, alias: str, key: str | None, extra: str = "") -> str:
+        opts = ", ".join(o for o in (extra, f"ENCRYPTION_KEY '{key.replace(q, q * 2)}'" if key else "") if o)
+        return f"ATTACH '{str(path).replace(q, q * 2)}' AS {alias}" + (f" ({opts})" if opts else "")
+
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"LOAD '{_httpfs_path()}'")
-        q = chr(39)
-        con.execute(f"ATTACH '{str(src).replace(q, q * 2)}' AS src (READ_ONLY)")
-        secret = key.replace(q, q * 2)
-        con.execute(f"ATTACH '{str(tmp).replace(q, q * 2)}' AS dst (ENCRYPTION_KEY '{secret}')")
+        if src_key or dst_key:
+            con.execute(f"LOAD '{_httpfs_path()}'")
+        con.execute(attach(src, "src", src_key, "READ_ONLY"))
+        con.execute(attach(tmp, "dst", dst_key))
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH dst")
     except duckdb.Error as exc:
         tmp.unlink(missing_ok=True)
-        raise DatabaseKeyError(f"cannot encrypt the database: {exc}", where=str(src)) from None
+        raise DatabaseKeyError(f"cannot rewrite the database: {exc}", where=str(src)) from None
     finally:
         con.close()
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def encrypt_database(path: str | Path, key: str) -> None:
+    """Turn a plain database file into an encrypted one in place (copy into a new encrypted file, then an
+    atomic rename); the plain file is gone afterwards. Raises DatabaseKeyError if it is already encrypted."""
+    src = Path(path)
+    tmp = src.with_name(f".{src.name}.encrypting")
+    _rewrite(src, tmp, src_key=None, dst_key=key)
+    os.replace(tmp, src)
+    src.with_name(src.name + ".wal").unlink(missing_ok=True)
+
+
+def compact_database(path: str | Path, key: str | None = None) -> None:
+    """Rewrite the database file in place, holding only live rows (atomic rename; same tables, same rows
+    in the same order). DuckDB keeps deleted rows' bytes in the file until their row group is rewritten:
+    after a deletion request they must not stay readable on disk. The caller must be the only writer."""
+    src = Path(path)
+    tmp = src.with_name(f".{src.name}.compacting")
+    _rewrite(src, tmp, src_key=key, dst_key=key)
     os.replace(tmp, src)
     src.with_name(src.name + ".wal").unlink(missing_ok=True)

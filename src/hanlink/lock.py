@@ -33,6 +33,7 @@ class RunLockedError(HanlinkError):
     def __init__(self, holder: dict[str, Any], lock_path: Path) -> None:
         self.holder = holder
         who = ", ".join(f"{k} {holder[k]}" for k in ("run_id", "pid", "host", "started_at") if holder.get(k))
+        self.who = who or "unknown"
         super().__init__(
             f"另一个运行正在进行（{who or '未知'}），本次运行不启动，未做任何更改 / "
             f"another run is in progress ({who or 'unknown'}); this run did not start and changed nothing",

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         request_id: Annotated[str | None, typer.Option(help="the request's reference")] = None,
     ) -> None:
         """Deletion request (删除请求): remove people everywhere, keep keyed hashes, hold them back later."""
-        from hanlink.privacy.requests import carry_out, classify
+        from hanlink.privacy.requests import classify, forget_people
         from hanlink.privacy.roles import require, resolve_role
 
         try:
@@ -107,8 +107,7 @@ def register(app: typer.Typer) -> None:
                 raise HanlinkError(
                     "nobody named — 未指定任何人", hint="hanlink forget 110101199003071234 or --file"
                 )
-            with _open(cfg) as db:
-                result = carry_out(db, cfg, named, request_id=request_id)
+            result = forget_people(cfg, named, request_id=request_id)
         except HanlinkError as exc:
             _fail(exc)
         out.print(
