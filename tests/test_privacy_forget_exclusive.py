@@ -79,3 +79,17 @@ def test_forget_waits_for_no_run_and_changes_nothing_meanwhile(project: Config) 
     assert "Traceback" not in said
     assert hashlib.sha256(project.database_path.read_bytes()).hexdigest() == before
     assert _forget(project, who["ids"][0]).exit_code == 0   # once the run is over, it goes through
+
+
+@pytest.mark.parametrize("args", [["restore", "--role", "steward"], ["encrypt-db"]])
+def test_commands_that_replace_the_warehouse_refuse_during_a_run(
+        project: Config, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    config = str(Path(project.base_dir) / "hanlink.toml")
+    assert CliRunner().invoke(app, ["backup", "-c", config]).exit_code == 0
+    monkeypatch.setenv("HANLINK_DB_KEY", "k" * 32)
+    before = hashlib.sha256(project.database_path.read_bytes()).hexdigest()
+    with run_lock(project.database_path, "nightly"):
+        result = CliRunner().invoke(app, [*args, "-c", config])
+    assert result.exit_code == 75, result.output
+    assert "arunisinprogress(run_idnightly" in "".join(result.output.split())
+    assert hashlib.sha256(project.database_path.read_bytes()).hexdigest() == before

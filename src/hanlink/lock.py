@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -118,3 +118,27 @@ def write_lock(database: Path, *, timeout: float = 60.0) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+class WarehouseBusyError(HanlinkError):
+    """A run holds the warehouse: a change outside runs was not made (nothing changed). Retry after it."""
+
+    exit_code = 75  # EX_TEMPFAIL, as for a second run
+    retryable = True
+
+
+@contextmanager
+def exclusive(database: Path, action_zh: str, action_en: str) -> Iterator[None]:
+    """Hold the warehouse alone for a change made outside runs that deletes or replaces (forget, restore,
+    encrypt-db): the run lock, since a run's staging copy would undo the change when it publishes, and the
+    write lock, since no label writer may have the file open. WarehouseBusyError while a run is going."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(run_lock(Path(database), action_en))
+        except RunLockedError as exc:
+            raise WarehouseBusyError(
+                f"一个运行正在进行（{exc.who}），{action_zh}未执行，未做任何更改 / "
+                f"a run is in progress ({exc.who}): {action_en} was not carried out and nothing changed",
+                where=exc.where, hint="try again when the run has finished 运行结束后再执行") from None
+        held.enter_context(write_lock(Path(database)))
+        yield

@@ -12,6 +12,7 @@ from rich.table import Table
 from hanlink.config import Config
 from hanlink.db import Database
 from hanlink.errors import HanlinkError
+from hanlink.lock import exclusive
 
 err = Console(stderr=True)
 out = Console()
@@ -188,7 +189,8 @@ def register(app: typer.Typer) -> None:
             cfg = _load(config)
             require(resolve_role(role, cfg.privacy.role), "steward", action="restore the warehouse")
             target = folder or _newest(cfg)
-            done = backup.restore(cfg, target)
+            with exclusive(cfg.database_path, "恢复", "the restore"):
+                done = backup.restore(cfg, target)
         except HanlinkError as exc:
             _fail(exc)
         out.print(
@@ -247,7 +249,8 @@ def register(app: typer.Typer) -> None:
             cfg = _load(config)
             file = cfg.privacy.db_key_file
             key = read_key(DB_KEY_ENV, what="database", key_file=cfg.resolve(file) if file else None)
-            encrypt_database(cfg.database_path, key or "")
+            with exclusive(cfg.database_path, "加密", "the encryption"):
+                encrypt_database(cfg.database_path, key or "")
         except HanlinkError as exc:
             _fail(exc)
         out.print(f"encrypted 已加密: {cfg.database_path}")

@@ -140,12 +140,6 @@ def carry_out(
     return result
 
 
-class WarehouseBusyError(HanlinkError):
-    """A run holds the warehouse: the request was not carried out (nothing changed). Retry after it."""
-
-    exit_code = 75  # EX_TEMPFAIL, as for a second run
-    retryable = True
-
 
 def forget_people(
     cfg: Config,
@@ -160,20 +154,12 @@ def forget_people(
     (no label writer has the file open), then rewrites the file so the deleted rows' bytes are gone too
     (DuckDB keeps them in place until a row group is rewritten). WarehouseBusyError while a run is going."""
     from hanlink.db import compact_database
-    from hanlink.lock import RunLockedError, run_lock, write_lock
+    from hanlink.lock import exclusive
     from hanlink.pipeline import open_database
     from hanlink.privacy.keys import database_key
 
-    try:
-        with run_lock(cfg.database_path, f"forget {request_id or ''}".strip()), write_lock(cfg.database_path):
-            with open_database(cfg) as db:
-                result = carry_out(db, cfg, named, request_id=request_id, actor=actor)
-            compact_database(cfg.database_path, database_key(cfg))
-    except RunLockedError as exc:
-        raise WarehouseBusyError(
-            f"一个运行正在进行（{exc.who}），删除请求未执行，未做任何更改 / "
-            f"a run is in progress ({exc.who}): the deletion request was not carried out and nothing changed",
-            where=exc.where,
-            hint="run `hanlink forget` again when the run has finished 运行结束后再执行",
-        ) from None
+    with exclusive(cfg.database_path, "删除请求", "the deletion request"):
+        with open_database(cfg) as db:
+            result = carry_out(db, cfg, named, request_id=request_id, actor=actor)
+        compact_database(cfg.database_path, database_key(cfg))
     return result
