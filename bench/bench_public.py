@@ -10,7 +10,8 @@ with the default config, as a user would. Mapping (English → canonical):
 - birth_date = date of birth; gender; email; id_number = FEBRL's soc_sec_id (a 7-digit national number,
   not a Chinese resident ID: standardize marks it malformed and matching uses it as an "other ID");
 - address = FEBRL street number + address_1 + address_2, suburb + postcode + state — the full line as
-  text; historical's birth_place + postcode_fake; fake_1000's city.
+  text; historical's birth_place + postcode_fake; fake_1000's city. historical's occupation is not mapped:
+  hanlink has no canonical occupation field (docs/benchmarks.md, issue 4, says what it would add).
 FEBRL4 runs as two sources (A, B) in one project, as a customer would load two files; scored on the
 cross-source pairs only (FEBRL4's truth is one A↔B pair per person and says nothing about pairs inside a
 file). The union-as-dedup figures are printed too.

@@ -96,7 +96,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("birth_date", {"birth_date": date(1977, 1, 29)}, {"birth_date": date(1987, 1, 28)}, "two_digits"),
     ("birth_date", {"birth_date_raw": "1630-08-01"}, {"birth_date_raw": "16300801"}, "exact"),  # pre-1900
     # Dates that don't parse count by their typed digits when close, and as no evidence otherwise.
-    ("birth_date", {"birth_date_raw": "1856-86-18"}, {"birth_date": date(1856, 6, 18)}, "two_digits"),
+    ("birth_date", {"birth_date_raw": "1856-86-18"}, {"birth_date": date(1856, 6, 18)}, "one_part"),  # typo
     ("birth_date", {"birth_date_raw": "1856-86-18"}, {"birth_date_raw": "1856-86-18"}, "exact"),
     ("birth_date", {"birth_date_raw": "2003-04-31"}, {"birth_date": date(2003, 11, 24)}, "null"),
     ("birth_date", {"birth_date_raw": "31/04/2003"}, {"birth_date": date(2003, 4, 30)}, "null"),

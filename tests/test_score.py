@@ -249,3 +249,19 @@ def test_unmix_u_removes_the_matches_hidden_in_random_pairs() -> None:
     # Exact agreement now weighs more than the prior costs (before: ≈ log2(1/λ), no more).
     assert np.log2(m[0][0] / got[0][0]) > np.log2(1 / lam) + 5
     assert np.log2(m[0][0] / mixed[0][0]) < np.log2(1 / lam)
+
+
+def test_a_nickname_on_a_birth_date_with_one_part_mistyped_is_one_person(db: Database) -> None:
+    """One digit of the date mistyped (1855 / 1865) still passes for Latin names; a different month and day
+    (another sibling) doesn't; Chinese names one syllable apart stay apart even on a near-identical date."""
+    home = {"landline": "01062345678", "city": "北京市", "district": "朝阳区", "address_detail": "建设路12号"}
+    db.write("std_records", frame(
+        {"name": "Will Lloyd", "birth_date": date(1855, 3, 14), **home},
+        {"name": "Wilford Lloyd", "birth_date": date(1865, 3, 14), **home},      # one digit off
+        {"name": "Will Lloyd", "birth_date": date(1855, 3, 14), **home},
+        {"name": "Wilford Lloyd", "birth_date": date(1857, 9, 2), **home},       # another date
+        {"name": "王小明", "birth_date": date(1985, 3, 14), **home},
+        {"name": "王小敏", "birth_date": date(1985, 3, 15), **home}))
+    out = score_under_strong_model(db, [(0, 1), (2, 3), (4, 5)])
+    assert out["g_birth_date"].to_list()[0] == comparison("birth_date").level_index("one_part")
+    assert out["veto"].to_list() == [None, "no_identity_agreement", "no_identity_agreement"]

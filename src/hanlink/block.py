@@ -96,8 +96,38 @@ NICKNAMES: dict[str, tuple[str, ...]] = {
     "rebecca": ("becky",), "victoria": ("vicky", "tori"), "francis": ("frank",), "frances": ("fanny",),
     "lawrence": ("larry",), "donald": ("don", "donnie"), "ronald": ("ron", "ronnie"),
     "kenneth": ("ken", "kenny"), "timothy": ("tim", "timmy"), "gregory": ("greg",), "jacob": ("jake",),
-    "isaac": ("ike",), "hugh": ("hughie",), "ann": ("annie", "nancy"),
+    "isaac": ("ike",), "hugh": ("hughie", "huey"), "ann": ("annie", "nancy"),
+    "archibald": ("archie",), "montague": ("monty",), "percival": ("percy",), "adelaide": ("addie",),
+    "norman": ("norrie",), "howard": ("howie",), "herbert": ("herbie",), "abraham": ("abe",),
+    "abigail": ("abby", "abbie"), "agnes": ("aggie",), "florence": ("flo", "florrie"),
+    "gertrude": ("gertie",), "harriet": ("hattie",), "josephine": ("josie",), "leonard": ("len", "lenny"),
+    "matilda": ("tilly", "tilda"), "oliver": ("ollie",), "philip": ("phil",), "reginald": ("reggie", "reg"),
+    "vincent": ("vince",), "wilfred": ("wilf",), "tobias": ("toby",), "gilbert": ("gil",),
+    "bartholomew": ("bart",), "barnabas": ("barney",), "mortimer": ("mort",), "zachary": ("zach", "zack"),
+    "cecilia": ("cissie",),
 }
+# The same given name in other languages (Ian, Seán, Evan, Ivan = John; Gwilym = William): our own short
+# list of well-known equivalents, keyed by the English form. Weaker than a short form — two brothers may be
+# James and Jacob — so these have their own comparison level. Forms shared by names of both sexes (Jean)
+# are left out.
+NAME_VARIANTS: dict[str, tuple[str, ...]] = {
+    "john": ("ian", "iain", "sean", "shaun", "evan", "ifan", "ivan", "juan", "johann", "johannes", "giovanni",
+             "jock"),
+    "james": ("jacob", "jacques", "jaime", "giacomo", "seamus", "hamish"),
+    "william": ("gwilym", "wilhelm", "guillaume", "guillermo", "guglielmo"),
+    "charles": ("karl", "carl", "carlos", "carlo"), "louis": ("lewis", "ludwig", "luis", "luigi"),
+    "henry": ("heinrich", "henri", "enrique", "enrico"), "robert": ("rupert", "roberto"),
+    "elizabeth": ("isabella", "isabel", "elisabeth", "elspeth", "isobel"), "ann": ("anne", "hannah", "anna"),
+    "harriet": ("henrietta",), "mary": ("maria", "marie", "mair", "moira"),
+    "peter": ("pierre", "pedro", "pietro"),
+    "paul": ("pablo", "paolo"), "joseph": ("giuseppe", "jose"), "stephen": ("stefan", "esteban", "etienne"),
+    "michael": ("miguel", "michel", "michele"), "george": ("georg", "jorge", "giorgio"),
+    "edward": ("eduard", "eduardo", "edouard"), "frederick": ("friedrich", "federico"),
+    "richard": ("ricardo", "riccardo"), "andrew": ("andreas", "andre", "andres"), "hugh": ("hugo", "hugues"),
+    "matthew": ("matthias", "mathias", "mateo", "matteo"), "david": ("dafydd", "dewi"),
+    "margaret": ("marguerite", "margarita", "margherita"), "catherine": ("katharina", "caterina", "catalina"),
+}
+_VARIANT_MAP = ", ".join(f"'{a}': '{full}'" for full, forms in NAME_VARIANTS.items() for a in forms)
 _NICK_MAP = ", ".join(f"'{a}': '{full}'" for full, aliases in NICKNAMES.items() for a in aliases)
 
 MATCH_VALUES: dict[str, str] = {
@@ -121,6 +151,11 @@ MATCH_VALUES: dict[str, str] = {
     # The first token as its full given name: "bill" → "william" (NICKNAMES), else as written.
     "name_first_full": (f"CASE WHEN len({_TOKENS}) >= 1 THEN coalesce(map_extract(MAP {{{_NICK_MAP}}}, "
                         f"{_TOKENS}[1])[1], {_TOKENS}[1]) END"),
+    # The first token as its English given name: "iain" → "john", "bill" → "william" (NAME_VARIANTS after
+    # NICKNAMES).
+    "name_first_variant": (f"CASE WHEN len({_TOKENS}) >= 1 THEN coalesce("
+                           f"map_extract(MAP {{{_VARIANT_MAP}}}, {_TOKENS}[1])[1], "
+                           f"map_extract(MAP {{{_NICK_MAP}}}, {_TOKENS}[1])[1], {_TOKENS}[1]) END"),
     # Their Soundex codes: spelling variants and most typos keep the code (fraser / frazer, maitlsnd).
     "name_first_sdx": f"CASE WHEN len({_TOKENS}) >= 1 THEN {soundex(_TOKENS + '[1]')} END",
     "name_last_sdx": f"CASE WHEN len({_TOKENS}) >= 1 THEN {soundex(_TOKENS + '[-1]')} END",
@@ -145,6 +180,9 @@ MATCH_VALUES: dict[str, str] = {
     "email": "CASE WHEN email_valid THEN nullif(email, '') END",
     "birth_date": "_dob",
     "birth_year": "coalesce(year(_dob), CAST(left(_raw_digits, 4) AS INTEGER))",
+    # Month and day of the birth date, for a year mistyped beyond a digit; not 01-01, which often stands
+    # for "year only".
+    "birth_md": "CASE WHEN strftime(_dob, '%m%d') <> '0101' THEN strftime(_dob, '%m%d') END",
     # YYYYMMDD of the birth date, else the 8 digits of a year-first date that doesn't parse.
     "birth_digits": "coalesce(strftime(_dob, '%Y%m%d'), _raw_digits)",
     "gender": "coalesce(gender, id_gender)",
@@ -165,6 +203,13 @@ MATCH_VALUES: dict[str, str] = {
     "address_outward": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(regexp_extract("
                         "lower(strip_accents(address_raw)), "
                         "'(?:^|[^a-z0-9])([a-z]{1,2}[0-9][a-z0-9]?) [0-9][a-z]{2}[^0-9]*$', 1), '') END"),
+    # The words of a foreign address without any token holding a digit (house numbers, postcodes): the
+    # street and the town, "taverham" of "taverham nr8 6xp". Copies of one person's address often give
+    # the town with the postcode in one and without it in another.
+    "address_place": ("CASE WHEN coalesce(province, city, district) IS NULL THEN nullif(trim(regexp_replace("
+                      "regexp_replace(regexp_replace(lower(strip_accents(address_raw)), "
+                      "'[^a-z0-9]+', ' ', 'g'), '[a-z0-9]*[0-9][a-z0-9]*', '', 'g'), "
+                      "' +', ' ', 'g')), '') END"),
     "address_norm": ("CASE WHEN nullif(trim(address_detail), '') IS NOT NULL THEN "
                      "regexp_replace(coalesce(district, '') || address_detail, '\\s', '', 'g') END"),
 }

@@ -116,6 +116,9 @@ BlockingKey = Literal[
     "birth_digits",
     "name_first_full",
     "address_outward",
+    "address_place",
+    "birth_md",
+    "name_first_variant",
 ]
 
 
@@ -149,6 +152,17 @@ def _default_blocking_rules() -> list[list[BlockingKey]]:
         ["name_first", "address_post"],
         ["name_first_sdx", "address_free"],
         ["name_last_sdx", "address_outward"],  # the postal district (sk9 of sk9 7hx) with the family name
+        # The town / street words of a foreign address (its numbers and postcode left out) with the family
+        # name's Soundex, the initials, or the typed birth date: one copy often gives the town without a
+        # postcode ("taverham" / "taverham nr8 6xp"). Null for Chinese addresses.
+        ["name_last_sdx", "address_place"],
+        ["name_initials", "address_place"],
+        ["address_place", "birth_digits"],
+        # A whole UK-style postcode (a street or two), the given name in another language (ian / john) with
+        # the family name's Soundex, and the family name's Soundex with the birth day (year mistyped).
+        ["address_outward", "address_post"],
+        ["name_first_variant", "name_last_sdx"],
+        ["name_last_sdx", "birth_md"],
     ]
 
 

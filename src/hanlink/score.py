@@ -49,9 +49,11 @@ def _identity_sql() -> str:
     parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index(_LATIN_NAME_IDENTITY)} "
                  "AND l.name_latin IS NOT NULL AND r.name_latin IS NOT NULL)")
     # A Latin name closer than one token in common (a nickname or a typo in the given name: "will lloyd" /
-    # "wilford lloyd") on the same birth date is at least that. Not for Chinese names: twins share a birth
-    # date and a surname, and their given names are often one syllable apart.
-    parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index('one_token')} AND c.{dob.column} = 0 "
+    # "wilford lloyd") on the same birth date, or one with a part mistyped (a digit, day and month swapped,
+    # the same year and month), is at least that. Not for Chinese names: twins share a birth date and a
+    # surname, and their given names are often one syllable apart.
+    parts.append(f"(c.{name.column} BETWEEN 0 AND {name.level_index('one_token')} "
+                 f"AND c.{dob.column} BETWEEN 0 AND {dob.level_index('one_part')} "
                  "AND l.name_latin IS NOT NULL AND r.name_latin IS NOT NULL)")
     return " OR ".join(parts)
 

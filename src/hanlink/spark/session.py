@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import arrow_udf
 
-from hanlink.compare import EDITS, JW, TOKENS, edits_arrow, jaro_winkler_arrow, token_set_arrow
+from hanlink.compare import EDITS, JW, TOKENS, edits_arrow, hamming_arrow, jaro_winkler_arrow, token_set_arrow
 from hanlink.config import SparkConfig
 
 # DuckDB's built-in jaro_winkler_similarity (rapidfuzz's C++ under the hood) works on bytes; the level SQL
@@ -39,8 +39,8 @@ def _null_safe(fn: Callable[[pa.Array, pa.Array], pa.Array], out: pa.DataType
 
 
 def register_functions(spark: SparkSession) -> None:
-    """Register hanlink_jw, hanlink_edits, hanlink_tokens (and DuckDB's jaro_winkler_similarity) in Spark
-    SQL, calling the very functions compare.py registers in DuckDB."""
+    """Register hanlink_jw, hanlink_edits, hanlink_tokens (and DuckDB's built-in jaro_winkler_similarity and
+    hamming) in Spark SQL, calling the very functions compare.py registers in DuckDB."""
 
     def jw(a: pa.Array, b: pa.Array) -> pa.Array:
         return _null_safe(jaro_winkler_arrow, pa.float64())(a, b)
@@ -51,12 +51,16 @@ def register_functions(spark: SparkSession) -> None:
     def tokens(a: pa.Array, b: pa.Array) -> pa.Array:
         return _null_safe(token_set_arrow, pa.float64())(a, b)
 
+    def hamming(a: pa.Array, b: pa.Array) -> pa.Array:
+        return _null_safe(hamming_arrow, pa.int32())(a, b)
+
     # (pyspark's stubs want the UDF type spelled out; the type hints pick SCALAR at run time)
     jw_udf = arrow_udf(jw, "double")  # type: ignore[call-overload]
     for name in (JW, *DUCKDB_JW):
         spark.udf.register(name, jw_udf)
     spark.udf.register(EDITS, arrow_udf(edits, "int"))  # type: ignore[call-overload]
     spark.udf.register(TOKENS, arrow_udf(tokens, "double"))  # type: ignore[call-overload]
+    spark.udf.register("hamming", arrow_udf(hamming, "int"))  # type: ignore[call-overload]  # DuckDB built-in
 
 
 def spark_session(cfg: SparkConfig) -> SparkSession:
