@@ -12,6 +12,10 @@ the base before each repeat:
 - full(base): the pipeline's stages on the base (once), then `prepare_incremental` (timed separately);
 - incremental: `apply_delta` on the base warehouse (stages only) and the export of the night's changes;
 - full rebuild: the pipeline's stages on the combined files (same warehouse history, run r2).
+With `--published`, every repeat also measures both as an operator runs them, side by side:
+`hanlink run --incremental` (`run_incremental`: staging copy, pre-run backup, stages, full masked exports +
+changes/, publish) and `hanlink run` (`run_pipeline`, the same around a full rebuild); the part outside the
+stages is reported as `*_publish_overhead_seconds`.
 Accuracy: pairwise and B³ F1 of both against the generator's truth, and how many records the two runs
 put in a different entity.
 """
@@ -95,7 +99,16 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {}
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
-    if args.worker == "full":
+    if args.worker == "full" and args.publish:
+        from hanlink.pipeline import run_pipeline
+
+        cfg = config(d, args.part, db_path)
+        t0 = time.perf_counter()
+        res = run_pipeline(cfg, run_id=args.run_id, out_dir=db_path.parent / "out")
+        out["seconds"] = time.perf_counter() - t0
+        out["stages"] = {k: round(v, 3) for k, v in res.seconds.items()}
+        out["publish"] = res.publish
+    elif args.worker == "full":
         cfg = config(d, args.part, db_path)
         t0 = time.perf_counter()
         with Database(db_path) as db:
@@ -118,6 +131,7 @@ def worker(args: argparse.Namespace) -> dict[str, object]:
             t0 = time.perf_counter()
             res = run_incremental(cfg, run_id=args.run_id, deletions=dels, out_dir=db_path.parent / "inc_out")
             out["seconds"] = time.perf_counter() - t0
+            out["publish"] = res.publish
         else:
             t0 = time.perf_counter()
             with Database(db_path) as db:
@@ -188,6 +202,12 @@ def main() -> None:
     ap.add_argument("--db")
     ap.add_argument("--run-id", default="r1")
     ap.add_argument("--with-export", action="store_true")
+    ap.add_argument("--publish", action="store_true", help="worker: a published full run (run_pipeline)")
+    ap.add_argument(
+        "--published",
+        action="store_true",
+        help="also time `hanlink run --incremental` and `hanlink run` as published, every repeat",
+    )
     args = ap.parse_args()
     if args.worker:
         worker(args)
@@ -202,30 +222,40 @@ def main() -> None:
     )
     print("full(base)", json.dumps(base), flush=True)
     runs: dict[str, list[dict[str, object]]] = {"incremental": [], "incremental_with_export": [], "full": []}
+    kinds: list[tuple[str, list[str]]] = [
+        ("incremental", ["--worker", "inc"]),
+        ("incremental_with_export", ["--worker", "inc", "--with-export"]),
+        ("full", ["--worker", "full", "--part", "combined"]),
+    ]
+    if args.published:
+        runs["full_published"] = []
+        kinds.append(("full_published", ["--worker", "full", "--part", "combined", "--publish"]))
     acc: dict[str, dict[str, float]] = {}
     agree: dict[str, int] = {}
+
+    def live(kind: str) -> Path:  # each kind its own folder: backups, outputs and locks apart
+        return work / kind / "hanlink.duckdb"
+
     for i in range(args.repeat):
-        for kind, argv in (
-            ("incremental", ["--worker", "inc"]),
-            ("incremental_with_export", ["--worker", "inc", "--with-export"]),
-            ("full", ["--worker", "full", "--part", "combined"]),
-        ):
-            if kind == "incremental_with_export" and i:
+        for kind, argv in kinds:
+            if kind == "incremental_with_export" and i and not args.published:
                 continue
-            db = work / f"{kind}.duckdb"
+            db = live(kind)
+            shutil.rmtree(db.parent, ignore_errors=True)
+            db.parent.mkdir(parents=True)
             shutil.copy(base_db, db)
             got = spawn(*argv, "--data", str(d), "--db", str(db), "--run-id", "r2")
             runs[kind].append(got)
-            print(kind, i, json.dumps(got), flush=True)
-            if i == 0 and kind != "incremental_with_export":
+            print(kind, i, json.dumps(got, default=str), flush=True)
+            if i == 0 and kind in ("incremental", "full"):
                 acc[kind] = accuracy(clusters(db), d)
         agree = (
-            disagreement(clusters(work / "incremental.duckdb"), clusters(work / "full.duckdb"))
+            disagreement(clusters(live("incremental")), clusters(live("full")))
             if i == 0
             else agree
         )
         for kind in runs:
-            (work / f"{kind}.duckdb").unlink(missing_ok=True)
+            shutil.rmtree(live(kind).parent, ignore_errors=True)
     summary = {
         "existing": args.existing,
         "new": args.new,
@@ -260,6 +290,14 @@ def main() -> None:
         "incremental_vs_full": agree,
     }
     summary["ratio"] = summary["incremental_seconds_median"] / summary["full_seconds_median"]
+    if args.published:
+        for kind in ("incremental_with_export", "full_published"):
+            summary[f"{kind}_publish_overhead_seconds_median"] = statistics.median(
+                float(r["seconds"]) - sum(float(v) for v in r["stages"].values()) for r in runs[kind]
+            )
+        summary["published_ratio"] = (
+            summary["incremental_with_export_seconds_median"] / summary["full_published_seconds_median"]
+        )
     summary["cpu_ratio"] = summary["incremental_cpu_seconds_median"] / summary["full_cpu_seconds_median"]
     print(json.dumps(summary, indent=2, default=str))
     if args.json:

@@ -29,7 +29,7 @@ from hanlink import tables as T
 from hanlink.config import Config
 from hanlink.db import Database
 from hanlink.errors import ConservationError, HanlinkError
-from hanlink.incremental_load import STD_SUPERSEDED, define_std_records, load_delta, read_deletions
+from hanlink.incremental_load import STD_SUPERSEDED, define_std_records, load_delta, read_deletions, warm_up
 from hanlink.incremental_match import (
     AFFECTED,
     MATCH_VALUES_TABLE,
@@ -83,6 +83,7 @@ _TEMP = (
     "_inc_delta_keys",
     "_inc_deleted_keys",
     "_inc_old_ids",
+    "_inc_prev",
     AFFECTED,
     NEW_ENTITIES,
 )
@@ -228,9 +229,11 @@ def _apply(
         if on_stage:
             on_stage(stage)
 
+    warm_up()  # the delta stages' lookup tables build while the warehouse is checked and prepared
     step("prepare")
     check_compatible(db, cfg)
-    done("prepare", prepare_incremental(db))
+    prepared = prepare_incremental(db)
+    done("prepare", prepared)
     step("load")
     loaded = load_delta(db, cfg, run_id, deletions=deletions)
     offset = loaded.pop("offset")
@@ -264,7 +267,7 @@ def _apply(
     _mark_summary(db, run_id)
     done("report", {**counts, "books": books})
     result.counts["conservation"] = books
-    _write_state(db, base_run_id(db), run_id)
+    _write_state(db, prepared["base_run_id"], run_id)  # the night doesn't change the base (no re-check)
     if out_dir is not None:
         result.outputs = _export(db, cfg, run_id, out_dir)
     return result
@@ -429,6 +432,7 @@ def run_incremental(
             base_run_id(db)  # refuse before copying or reading any file
     else:
         raise HanlinkError("no previous full run to build on — 没有可依据的完整运行: run `hanlink run` first")
+    warm_up()  # overlaps the staging copy and the pre-run backup (both release the GIL)
     with open_run(cfg, run_id=run_id or new_run_id(), out_dir=out_dir) as ctx:
         with open_database(ctx.cfg) as db:
             night = apply_delta(db, ctx.cfg, ctx.run_id, deletions=dels, on_stage=on_stage,

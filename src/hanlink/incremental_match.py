@@ -145,8 +145,9 @@ def update_pairs(db: Database, cfg: Config) -> dict[str, Any]:
         "rid_l IN (SELECT rid FROM _inc_gone_rids) OR rid_r IN (SELECT rid FROM _inc_gone_rids) "
         "OR EXISTS (SELECT 1 FROM _inc_drop d WHERE d.rid_l = t.rid_l AND d.rid_r = t.rid_r)"
     )
-    db.execute(f"""INSERT INTO _inc_seed SELECT rid_l FROM {T.PAIRS_SCORED} t WHERE match AND ({gone})
-                   UNION SELECT rid_r FROM {T.PAIRS_SCORED} t WHERE match AND ({gone})""")
+    # One scan of pairs_scored for both ends of the lost match edges (a UNION of two scans cost twice).
+    db.execute(f"""INSERT INTO _inc_seed SELECT DISTINCT unnest([rid_l, rid_r]) FROM {T.PAIRS_SCORED} t
+                   WHERE match AND ({gone})""")
     for table in _PAIR_TABLES:
         db.execute(f"DELETE FROM {table} t WHERE {gone}")
     db.execute("DROP TABLE _inc_drop")
@@ -173,10 +174,16 @@ def update_pairs(db: Database, cfg: Config) -> dict[str, Any]:
     db.execute(f"""CREATE OR REPLACE TEMP TABLE _inc_side AS SELECT {cols} FROM {MATCH_VALUES_TABLE}
                    WHERE rid IN (SELECT rid_l FROM _inc_to_score UNION SELECT rid_r FROM _inc_to_score)""")
     db.execute(f"CREATE OR REPLACE TEMP TABLE _inc_compared AS {compare_sql}")
-    # Term frequencies over every active record, as a full run counts them, for the values at hand only.
+    # Term frequencies over every active record, as a full run counts them, for the values at hand only;
+    # the denominators (non-null values of each column) in one scan for all columns.
+    totals: dict[str, int] = {}
+    if tf_tables:
+        counts = ", ".join(f"count({v})" for v in tf_tables)
+        counted = db.fetchall(f"SELECT {counts} FROM {MATCH_VALUES_TABLE}")
+        totals = dict(zip(tf_tables, (int(n) for n in counted[0]), strict=True))
     for v, table in tf_tables.items():
         db.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT {v} AS v, count(*) / (SELECT count({v}) FROM {MATCH_VALUES_TABLE}) AS u
+            SELECT {v} AS v, count(*) / CAST({totals[v]} AS BIGINT) AS u
             FROM {MATCH_VALUES_TABLE} WHERE {v} IN (SELECT {v} FROM _inc_side) GROUP BY {v}""")
     db.execute(f"CREATE OR REPLACE TEMP TABLE _inc_scored AS {score_sql}")
     db.execute(f"INSERT INTO {T.PAIRS_CANDIDATE} BY NAME SELECT * FROM _inc_to_score")

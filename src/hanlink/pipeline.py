@@ -27,7 +27,7 @@ from hanlink.config import Config
 from hanlink.db import Database
 from hanlink.errors import ConservationError, HanlinkError, StageError
 from hanlink.lock import run_lock
-from hanlink.publish import Staging, discard, fault_point, prepare, publish, recover
+from hanlink.publish import Staging, discard, fault_point, prepare, publish, recover, unshare
 
 Stage = Literal[
     "ingest", "standardize", "validate", "block", "compare", "score", "cluster", "identify", "review",
@@ -58,6 +58,8 @@ def open_database(cfg: Config, *, read_only: bool = False) -> Database:
     """The warehouse, decrypted with the key from the environment or `privacy.db_key_file` when it has one."""
     from hanlink.privacy.keys import database_key
 
+    if not read_only:  # the live file may be a pre-run backup's hard link: writes must not reach it
+        unshare(cfg.database_path)
     return Database(
         cfg.database_path,
         read_only=read_only,

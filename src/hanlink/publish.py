@@ -18,6 +18,7 @@ needs several files of one run resolves `out/current` once and reads them from t
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -82,6 +83,33 @@ def _signature(path: Path) -> list[int] | None:
         else:
             out += [st.st_size, st.st_mtime_ns]
     return out if out[0] != -1 else None
+
+
+def unshare(path: Path) -> bool:
+    """Before writing to `path` in place: when it shares its inode with a backup (the pre-run backup is a
+    hard link, privacy.backup), give it a private copy first, so the write can't reach the backup. Returns
+    whether a copy was made. Cheap otherwise (one stat); serialised by a lock file beside it."""
+    path = Path(path)
+    try:
+        if path.stat().st_nlink <= 1:
+            return False
+    except FileNotFoundError:
+        return False
+    fd = os.open(path.with_name(f".{path.name}.unshare.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if path.stat().st_nlink <= 1:  # another writer unshared it meanwhile
+            return False
+        tmp = path.with_name(f".{path.name}.unshare")
+        shutil.copy2(path, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # readers that hold the old inode keep reading it, unchanged
+        _fsync_dir(path.parent)
+        return True
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -6,6 +6,14 @@ suppression list (kept in the database AND in a CSV of keyed hashes beside it, w
 overwrites): whoever was forgotten after the backup was taken is purged again before the restored
 warehouse is used. Expiry (`privacy.backup_max_age_days`) bounds how long a forgotten person's data can
 still sit, unused, in an old backup. See docs/privacy.md.
+
+The nightly pre-run backup is a hard link to the published warehouse when the file system allows it (a copy
+otherwise): a published warehouse is never rewritten by a run (runs build on a staging copy and publish by
+rename, so the backed-up inode simply stops being the live one), and every other writer goes through
+`pipeline.open_database` / `_open`, which first gives the live file a private copy when it shares its inode
+(`publish.unshare`). A linked backup shares disk blocks with the live file only until the next publish (the
+new live file is a fresh copy): it undoes a run, not a disk fault of that window — manual backups
+(`hanlink backup`) stay full copies.
 """
 
 from __future__ import annotations
@@ -72,15 +80,29 @@ def fingerprints(db: Database) -> dict[str, list[int | str]]:
 
 def _open(cfg: Config, path: Path, *, read_only: bool) -> Database:
     from hanlink.privacy.keys import database_key
+    from hanlink.publish import unshare
 
+    if not read_only:
+        unshare(path)  # never write through a hard link into a backup
     return Database(path, read_only=read_only, encryption_key=database_key(cfg))
 
 
-def create(cfg: Config, *, label: str = "manual", audit_live: bool = True) -> Path:
+def _try_link(src: Path, dst: Path) -> bool:
+    """A hard link dst → src's inode; False where the file system refuses (other device, no links)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        return False
+    return True
+
+
+def create(cfg: Config, *, label: str = "manual", audit_live: bool = True, link: bool = False) -> Path:
     """Back the warehouse up into <work>/<backup_dir>/<time>-<label>/ with a manifest; returns the folder.
 
     `audit_live=False` leaves the live file byte for byte as it was (the nightly run's backup: the run
-    records the backup in the warehouse it publishes instead), unless a write-ahead log must be folded in."""
+    records the backup in the warehouse it publishes instead), unless a write-ahead log must be folded in.
+    `link=True` (with audit_live=False): hard-link the live file instead of copying it when possible (see the
+    module doc); the manifest says which (`"stored": "link" | "copy"`)."""
     live = cfg.database_path
     if not live.exists():
         raise BackupError("there is no database to back up yet — 数据库不存在", where=str(live))
@@ -92,6 +114,7 @@ def create(cfg: Config, *, label: str = "manual", audit_live: bool = True) -> Pa
         folder = backup_root(cfg) / f"{stamp}-{label}-{n}"
     wal = live.with_name(live.name + ".wal")
     touch_live = audit_live or wal.exists()
+    linked, read_back = False, None
     with _open(cfg, live, read_only=not touch_live) as db:
         if audit_live:
             audit.record(
@@ -104,22 +127,40 @@ def create(cfg: Config, *, label: str = "manual", audit_live: bool = True) -> Pa
             )
         if touch_live:
             db.execute("CHECKPOINT")
-        tables = fingerprints(db)
         encrypted = db.encrypted
-    folder.mkdir(parents=True)
-    tmp = folder / f".{DB_FILE}.tmp"
-    shutil.copy2(live, tmp)
-    os.replace(tmp, folder / DB_FILE)
+        if link and not touch_live:
+            folder.mkdir(parents=True)
+            linked = _try_link(live, folder / DB_FILE)
+        tables = fingerprints(db)
+        if linked:
+            # Read back from the very bytes the backup holds: our read-only connection keeps DuckDB
+            # writers of other processes out (and ours go through unshare), so the inode the link names
+            # can't change between the fingerprints above and this checksum. verify() may then skip
+            # reading it back again as long as the checksum still matches (read_back_sha256).
+            read_back = sha256(folder / DB_FILE)
+            # No checksum recorded at publish time is reused instead: computing it there would only move
+            # the same whole-file read from this run's start to the previous run's end.
+    if not linked:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{DB_FILE}.tmp"
+        shutil.copy2(live, tmp)
+        os.replace(tmp, folder / DB_FILE)
     manifest = {
         "created_at": stamp,
         "label": label,
         "database": str(live),
         "encrypted": encrypted,
         "duckdb": duckdb.__version__,
-        "files": {DB_FILE: sha256(folder / DB_FILE)},
+        "stored": "link" if linked else "copy",
+        "files": {DB_FILE: read_back or sha256(folder / DB_FILE)},
         "tables": tables,
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    if read_back:
+        manifest["read_back_sha256"] = read_back
+    # The manifest last, through a rename: list_backups only sees folders whose manifest is complete.
+    tmp_manifest = folder / f".{MANIFEST}.tmp"
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp_manifest, folder / MANIFEST)
     return folder
 
 
@@ -130,13 +171,24 @@ def _manifest(folder: Path) -> dict[str, Any]:
         raise BackupError(f"no readable manifest: {exc}", where=str(folder)) from None
 
 
-def verify(cfg: Config, folder: Path) -> dict[str, Any]:
+def verify(cfg: Config, folder: Path, *, read_back: bool = True) -> dict[str, Any]:
     """Check the checksums, restore the copy into a temporary folder, open it and compare every table's
-    fingerprint with the manifest. Returns {'ok': True, 'tables': n, 'rows': n}; raises BackupError."""
+    fingerprint with the manifest. Returns {'ok': True, 'tables': n, 'rows': n}; raises BackupError.
+
+    `read_back=False` (the pre-run check right after `create`): skip the restore-and-read when the manifest's
+    fingerprints were already read from bytes with this very checksum by this DuckDB version (a linked
+    backup); the checksums are always checked."""
     manifest = _manifest(folder)
     for name, digest in manifest["files"].items():
         if not (folder / name).exists() or sha256(folder / name) != digest:
             raise BackupError(f"checksum mismatch for {name} — 校验和不一致，备份已损坏", where=str(folder))
+    if (
+        not read_back
+        and manifest.get("read_back_sha256") == manifest["files"].get(DB_FILE)
+        and manifest.get("duckdb") == duckdb.__version__
+    ):
+        tables = manifest["tables"]
+        return {"ok": True, "tables": len(tables), "rows": sum(int(v[0]) for v in tables.values())}
     with tempfile.TemporaryDirectory(prefix="hanlink-verify-") as tmp:
         copy = Path(tmp) / DB_FILE
         shutil.copy2(folder / DB_FILE, copy)
@@ -205,7 +257,7 @@ def before_run(cfg: Config) -> Path | None:
     """Nightly hook: back the warehouse up before a run (None on the very first run), expire old backups."""
     if not cfg.database_path.exists():
         return None
-    folder = create(cfg, label="pre-run", audit_live=False)
-    verify(cfg, folder)
+    folder = create(cfg, label="pre-run", audit_live=False, link=True)
+    verify(cfg, folder, read_back=False)
     expire(cfg)
     return folder
