@@ -50,3 +50,25 @@ def test_exported_files_hold_no_formula(role: str, tmp_path: Path, monkeypatch: 
         assert any(v.startswith("'=cmd|") for v in cells) and "'@SUM(A1)" in cells
     with Database(cfg.database_path, read_only=True) as db:   # the warehouse keeps what came in
         assert db.scalar("SELECT count(*) FROM crosswalk WHERE source_record_id = '=2+3'") == 1
+
+
+def test_a_night_s_change_files_hold_no_formula(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hanlink.incremental import run_incremental
+
+    monkeypatch.setenv("HANLINK_ROLE", "steward")
+    fields = {"record_id": "客户编号", "name": "姓名", "phone": "手机号", "address": "地址"}
+    for part, rows in (("base", "A001,张伟,13912345678,北京市朝阳区建国路1号\n"),
+                       ("delta", "=9+9,王芳,13712345670,@SUM(A1)\n")):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "crm.csv").write_text("客户编号,姓名,手机号,地址\n" + rows, encoding="utf-8")
+    cfgs = {part: config_from_dict({
+        "project": {"database": str(tmp_path / "wh.duckdb"), "work_dir": str(tmp_path / "work")},
+        "sources": [{"name": "crm", "path": "crm.csv", "fields": fields, "required": []}]},
+        base_dir=tmp_path / part) for part in ("base", "delta")}
+    run_pipeline(cfgs["base"], run_id="r1", out_dir=tmp_path / "out")
+    result = run_incremental(cfgs["delta"], run_id="r2", out_dir=tmp_path / "out")
+    changes = [p for k, p in result.outputs.items() if k.startswith("changes/") and str(p).endswith(".csv")]
+    cells = [v for p in changes
+             for col in pl.read_csv(p, infer_schema=False).iter_columns() for v in col if v]
+    assert "'=9+9" in cells and "'@SUM(A1)" in cells
+    assert not [v for v in cells if v[0] in "=@\t\r"]

@@ -189,8 +189,9 @@ class Database:
         # duckdb_tables()/duckdb_views() name the same objects as information_schema.tables (temporary and
         # attached ones included) at a tenth of its cost: stages ask this hundreds of times per run.
         return bool(self.scalar(
-            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main') + "
-            "(SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main' AND NOT internal)",
+            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main') "
+            "+ (SELECT count(*) FROM duckdb_views() "
+            "WHERE view_name = ? AND schema_name = 'main' AND NOT internal)",
             [name, name]))
 
     def tables(self, prefix: str = "") -> list[str]:

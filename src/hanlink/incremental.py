@@ -393,13 +393,14 @@ def _export(db: Database, cfg: Config, run_id: str, out_dir: Path) -> dict[str, 
         "findings": findings_frame(db, run_id, language=cfg.project.language, with_source=True),
     }
     # Masked by role like every export: the analyst (default) never sees a raw phone or ID number here.
+    from hanlink.csvsafe import write_csv_safe
     from hanlink.privacy.roles import protect, resolve_role
 
     role = resolve_role(None, cfg.privacy.role)
     frames["golden_records_changes"] = protect(frames["golden_records_changes"], role)
     paths = {k: out_dir / f"{k}.csv" for k in frames}
     for key, frame in frames.items():
-        frame.write_csv(paths[key])
+        write_csv_safe(frame, paths[key])   # formula-like cells neutralised, as in every export
     paths["scorecard"] = out_dir / "scorecard.json"
     paths["scorecard"].write_text(
         json.dumps(scorecard_json(db, run_id), ensure_ascii=False, indent=2, default=str, sort_keys=True),
