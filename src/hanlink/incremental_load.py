@@ -52,10 +52,11 @@ def _build_lookups() -> None:
     try:
         for module in ("hanlink.ingest", "hanlink.validate"):  # validate: pandera and the schemas
             importlib.import_module(module)
-        from hanlink.standardize import addresses, lookups
+        from hanlink.standardize import addresses, lookups, romanized
 
         lookups.t2s_table()
         lookups.pinyin_table()
+        romanized.surname_ranks()   # imports pypinyin (≈ 0.3 s) now that the pinyin table comes from disk
         lookups.known_adcodes()
         addresses.admin_index()
     except Exception:  # only a head start: the stages themselves raise what matters
