@@ -93,3 +93,21 @@ def test_commands_that_replace_the_warehouse_refuse_during_a_run(
     assert result.exit_code == 75, result.output
     assert "arunisinprogress(run_idnightly" in "".join(result.output.split())
     assert hashlib.sha256(project.database_path.read_bytes()).hexdigest() == before
+
+
+def test_compaction_keeps_an_encrypted_warehouse_encrypted(tmp_path: Path) -> None:
+    from hanlink.db import DatabaseKeyError, compact_database, encrypt_database
+
+    path, key = tmp_path / "wh.duckdb", "k" * 32
+    with Database(path) as db:
+        db.execute("CREATE TABLE t AS SELECT i, 'v' || i AS s FROM range(50000) r(i)")
+    encrypt_database(path, key)
+    with Database(path, encryption_key=key) as db:
+        db.execute("DELETE FROM t WHERE i % 2 = 0")
+        assert _stored_vs_live(db)["t"] == (50000, 25000)
+    compact_database(path, key)
+    with Database(path, encryption_key=key) as db:
+        assert _stored_vs_live(db)["t"] == (25000, 25000)
+        assert db.scalar("SELECT min(i) FROM t") == 1
+    with pytest.raises(DatabaseKeyError):
+        Database(path)
