@@ -9,6 +9,8 @@ read as a number, not a formula. The warehouse keeps every value as it came; onl
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 _ALWAYS = r"^[=@\t\r]"
@@ -29,6 +31,6 @@ def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
         for c in texts)
 
 
-def write_csv_safe(frame: pl.DataFrame, path: object) -> None:
+def write_csv_safe(frame: pl.DataFrame, path: str | Path) -> None:
     """Write `frame` as CSV (UTF-8, header) with formula-like cells neutralised."""
-    excel_safe(frame).write_csv(path)  # type: ignore[arg-type]
+    excel_safe(frame).write_csv(path)

@@ -140,7 +140,6 @@ def carry_out(
     return result
 
 
-
 def forget_people(
     cfg: Config,
     named: dict[str, list[str]],
