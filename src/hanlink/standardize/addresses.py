@@ -8,6 +8,7 @@ each address; the matches that chain from the start are then resolved in Python 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -96,6 +97,14 @@ def admin_index() -> AdminIndex:
 Triple = tuple[str | None, str | None, str | None]
 
 
+@cache
+def _offset_width() -> Callable[[str], int]:
+    """How `str.find_many` counts offsets in the installed polars: characters (2.2) or UTF-8 bytes (≤ 2.1).
+    Asked once of polars itself, so a chain of matches is read right under either."""
+    in_chars = pl.Series(["中a"]).str.find_many(["a"]).to_list() == [[1]]
+    return len if in_chars else (lambda name: len(name.encode()))
+
+
 def _column_place(value: str | None, level: int, province: str | None, city: str | None
                   ) -> tuple[Triple, bool]:
     """Resolve a province/city/district column value (full or short name) within what is known:
@@ -115,7 +124,7 @@ def _column_place(value: str | None, level: int, province: str | None, city: str
 def resolve(names: list[str], starts: list[int], after: str | None, hint_p: str | None,
             hint_c: str | None, hint_d: str | None) -> tuple[object, ...]:
     """(province, city, district, head_chars, address_issue, province_issue, city_issue, district_issue)
-    for one distinct match chain (names, byte offsets) and column values. Columns win over the text
+    for one distinct match chain (names, offsets as `str.find_many` gives them) and column values. Columns win over the text
     where both are given and disagree (address.region_conflict)."""
     idx = admin_index()
     (col_p, _, _), p_unknown = _column_place(hint_p, 1, None, None)
@@ -126,12 +135,12 @@ def resolve(names: list[str], starts: list[int], after: str | None, hint_p: str 
 
     # the matches that chain from the first character
     chain: list[str] = []
-    pos = 0
+    pos, width = 0, _offset_width()
     for name, start in zip(names, starts, strict=True):
         if start != pos:
             break
         chain.append(name)
-        pos += len(name.encode())
+        pos += width(name)
     if chain and chain[0] in idx.short and after and after in _STREET_CHARS and len(chain) == 1:
         chain = []
     p = c = d = None
