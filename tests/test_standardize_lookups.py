@@ -57,3 +57,30 @@ def test_the_real_tables_round_trip(cache: Path) -> None:
     assert lookups.cached_pairs("pinyin", lookups._build_pinyin, ("pypinyin",)) == built
     assert lookups.cached_pairs("pinyin", lambda: ([], []), ("pypinyin",)) == built   # read, not rebuilt
     assert dict(zip(*built, strict=True))["吕"] == "lv"
+
+
+def test_a_source_file_change_means_a_rebuild(cache: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data.py"
+    data.write_text("SURNAMES = ['张']")
+    build, calls = _counting((["zhang"], ["0"]))
+    lookups.cached_pairs("t", build, (), sources=(str(data),))
+    lookups.cached_pairs("t", build, (), sources=(str(data),))
+    assert len(calls) == 1
+    data.write_text("SURNAMES = ['张', '王']")
+    lookups.cached_pairs("t", build, (), sources=(str(data),))
+    assert len(calls) == 2
+
+
+def test_surname_ranks_from_the_cache_equal_a_fresh_build(cache: Path) -> None:
+    from hanlink.standardize import romanized
+
+    fresh = {k: int(v) for k, v in zip(*romanized._build_surname_ranks(), strict=True)}
+    romanized.surname_ranks.cache_clear()
+    try:
+        assert romanized.surname_ranks() == fresh          # built and saved
+        romanized.surname_ranks.cache_clear()
+        assert romanized.surname_ranks() == fresh          # read back
+        assert list(cache.glob("surname_ranks-*.parquet"))
+        assert fresh["wang"] < fresh["zhang"] < fresh["zeng"] < fresh["ouyang"]   # 曾 read as a surname (zeng)
+    finally:
+        romanized.surname_ranks.cache_clear()

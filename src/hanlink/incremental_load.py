@@ -56,7 +56,7 @@ def _build_lookups() -> None:
 
         lookups.t2s_table()
         lookups.pinyin_table()
-        romanized.surname_ranks()   # imports pypinyin (≈ 0.3 s) now that the pinyin table comes from disk
+        romanized.surname_ranks()
         lookups.known_adcodes()
         addresses.admin_index()
     except Exception:  # only a head start: the stages themselves raise what matters

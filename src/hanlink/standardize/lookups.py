@@ -60,12 +60,14 @@ def _version(package: str) -> str:
 
 
 def cached_pairs(name: str, build: Callable[[], tuple[list[str], list[str]]],
-                 packages: tuple[str, ...]) -> tuple[list[str], list[str]]:
+                 packages: tuple[str, ...], sources: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
     """`build()`'s two lists, read from the disk cache when a valid copy is there, else built and saved.
 
-    Any problem with the cache (unwritable, damaged, stale key) means building as without one."""
-    key = hashlib.sha256("|".join([name, *map(_version, packages)]).encode()
-                         + Path(__file__).read_bytes()).hexdigest()[:16]
+    The cache key covers the packages' versions, this module and the `sources` files (paths of the modules
+    whose data `build` reads). Any problem with the cache (unwritable, damaged, stale key) means building as
+    without one."""
+    code = b"".join(Path(f).read_bytes() for f in (__file__, *sources))
+    key = hashlib.sha256("|".join([name, *map(_version, packages)]).encode() + code).hexdigest()[:16]
     path = cache_dir() / f"{name}-{key}.parquet"
     try:
         frame = pl.read_parquet(path)

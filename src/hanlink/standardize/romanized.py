@@ -8,6 +8,8 @@ import unicodedata
 from functools import cache, lru_cache
 from typing import TypedDict
 
+from hanlink.standardize import name_data
+from hanlink.standardize.lookups import cached_pairs
 from hanlink.standardize.name_data import (
     COMMON_SURNAMES,
     COMPOUND_SURNAMES,
@@ -62,12 +64,17 @@ def surname_ranks() -> dict[str, int]:
     """Pinyin surname (syllables joined without space: 'zhang', 'ouyang') → frequency rank (0 = commonest).
 
     Compound surnames rank after the single ones; a pinyin shared by several surnames takes the best rank.
-    """
+    Kept in the character-table cache: building it imports pypinyin (≈ 0.3 s a process)."""
+    keys, ranks = cached_pairs("surname_ranks", _build_surname_ranks, ("pypinyin",),
+                               sources=(__file__, name_data.__file__))
+    return {k: int(v) for k, v in zip(keys, ranks, strict=True)}
+
+
+def _build_surname_ranks() -> tuple[list[str], list[str]]:
     ranks: dict[str, int] = {}
     for i, ch in enumerate([*COMMON_SURNAMES, *COMPOUND_SURNAMES]):
-        key = surname_pinyin_of(ch).replace(" ", "")
-        ranks.setdefault(key, i)
-    return ranks
+        ranks.setdefault(surname_pinyin_of(ch).replace(" ", ""), i)
+    return list(ranks), [str(v) for v in ranks.values()]
 
 
 def segment(token: str) -> tuple[str, ...] | None:
