@@ -99,3 +99,20 @@ def test_never_crashes_and_is_idempotent(values: list[str]) -> None:
     assert out.filter(pl.col("phone").is_not_null())["phone_type"].is_in(["mobile", "landline"]).all()
     again = standardize_phones(out["phone"])
     assert again["phone"].to_list() == out["phone"].to_list()
+
+
+def test_a_cell_with_several_numbers_does_not_change_the_other_rows() -> None:
+    """Splitting a multi-number cell takes another road through the code: every other row must come out
+    exactly as it does in a batch without such a cell."""
+    raws = [c["raw"] for c in CASES if not any(sep in (c["raw"] or "") for sep in "/;；,，、|或")]
+    alone = standardize_phones(pl.Series(raws, dtype=pl.String), field="landline")
+    mixed = standardize_phones(pl.Series([*raws, "010-62345678/010-62345679"], dtype=pl.String),
+                               field="landline")
+    assert mixed.head(len(raws)).equals(alone)
+    assert mixed.row(-1) == ("01062345678", "landline", None, "landline.multiple")
+
+
+def test_all_numbers_unusable_keeps_the_first_ones_finding() -> None:
+    out = standardize_phones(pl.Series(["13800138000/13900000000", "1391287654/1381234567"]))
+    assert out["phone_type"].to_list() == ["placeholder", "invalid"]
+    assert out["phone_issue"].to_list() == ["phone.placeholder", "phone.missing_digit"]

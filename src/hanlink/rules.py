@@ -62,6 +62,13 @@ RULES: tuple[Rule, ...] = (
        "手机号只有 10 位，少一位数字", "Mobile number has 10 digits: one is missing"),
     _r("phone.placeholder", "phone", "warn", "accuracy", "准确性", "standardize",
        "手机号为占位号码（如 13800138000）", "Phone is a placeholder number (e.g. 13800138000)"),
+    _r("phone.multiple", "phone", "warn", "validity", "规范性", "standardize",
+       "一个单元格中有多个号码，已取第一个有效号码（其余保留在原始值中）",
+       "Several numbers in one cell: the first usable one is kept (the others stay in the raw value)"),
+    _r("landline.multiple", "landline", "warn", "validity", "规范性", "standardize",
+       "一个单元格中有多个座机号码，已取第一个有效号码（其余保留在原始值中）",
+       "Several landline numbers in one cell: the first usable one is kept (the others stay in the raw "
+       "value)"),
     _r("landline.malformed", "landline", "warn", "validity", "规范性", "standardize",
        "座机号码无效（位数或区号不对）", "Landline is not a valid number (wrong length or area code)"),
     _r("landline.placeholder", "landline", "warn", "accuracy", "准确性", "standardize",

@@ -32,8 +32,17 @@ _COUNTING = r"12345678$|^12345678"
 
 # Extension markers; 'x'/'#' only when followed by digits at the very end.
 _EXT = r"(?:转|分机|分|内线|ext\.?|x|#)\s*([0-9]{1,6})$"
-# A full landline (with area code) followed by -NNNN: the trailing group is an extension.
-_TRAILING_EXT = r"^(\(?0[0-9]{2,3}\)?[\s-]*[0-9]{7,8})[\s-]+([0-9]{1,5})$"
+# A full landline (with area code) followed by -NNNN: the trailing group is an extension. The local
+# number may be written in groups ("010 6234 5678-801"): 7–8 digits with single spaces or dashes between.
+# Area codes never start 00 (that is 0086, the country prefix, before a grouped mobile).
+_TRAILING_EXT = r"^(\(?0[1-9][0-9]{1,2}\)?[\s-]*(?:[0-9][\s-]?){6,7}[0-9])[\s-]+([0-9]{1,5})$"
+# Several numbers in one cell ("13912876543/13812345679", "…；…", "…、…", "… 或 …"): split only where every
+# part holds at least 7 digits, so "010/62345678" stays one number. The first usable part is kept.
+_LIST_SEP = r"\s*(?:[/;,|、]|或)\s*"
+_UNIT = "\x1f"
+# A number a spreadsheet turned into scientific notation ("1.3912876543E+10"): exact only when every
+# digit survived (as many decimals as the exponent); otherwise it stays malformed.
+_SCIENTIFIC = r"^([1-9])\.([0-9]+)e\+?([0-9]{1,2})$"
 
 
 def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFrame:
@@ -42,11 +51,42 @@ def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFra
     `<field>` is digits only (mobile 11 digits, landline 0 + area code + number, or in a landline column
     the 7–8 local digits when the area code was left out) and null unless the
     type is mobile or landline. A +86 / 0086 / 86 prefix is dropped (and the area code's 0 restored for
-    international landlines). Issues: `<field>.placeholder`, `<field>.missing_digit` (mobiles only),
-    `<field>.malformed`.
+    international landlines); a number a spreadsheet wrote in scientific notation is read back when no
+    digit was lost. A cell holding several numbers keeps the first usable one. Issues:
+    `<field>.placeholder`, `<field>.missing_digit` (mobiles only), `<field>.malformed`, `<field>.multiple`.
     """
-    df = (pl.DataFrame({"_raw": values.cast(pl.String)}).lazy()
-          .with_columns(_t=fold_width(pl.col("_raw")).str.to_lowercase())
+    folded = fold_width(values.cast(pl.String)).str.to_lowercase()
+    if not folded.str.contains(_LIST_SEP).any():   # the usual case: one number per cell, nothing to split
+        return _standardize_one(folded, field)
+    text = pl.DataFrame({"_t": folded}).with_row_index("_i").with_columns(
+        _parts=pl.col("_t").str.replace_all(_LIST_SEP, _UNIT).str.split(_UNIT))
+    listed = (pl.col("_parts").list.len() > 1) & pl.col("_parts").list.eval(
+        pl.element().str.count_matches("[0-9]") >= 7).list.all()
+    text = text.with_columns(_multi=listed.fill_null(False))
+    parts = (text.with_columns(_t=pl.when("_multi").then("_parts").otherwise(pl.concat_list("_t")))
+             .select("_i", "_multi", "_t").explode("_t").with_columns(_k=pl.int_range(pl.len()).over("_i")))
+    one = pl.concat([parts, _standardize_one(parts["_t"], field)], how="horizontal")
+    usable = pl.col(f"{field}_type").is_in(["mobile", "landline"])
+    chosen = (one.sort([pl.col("_i"), ~usable, pl.col("_k")])
+              .unique("_i", keep="first", maintain_order=True).sort("_i"))
+    return chosen.with_columns(pl.coalesce(
+        pl.col(f"{field}_issue"),
+        issue(pl.col("_multi") & pl.col(f"{field}_type").ne("missing"), f"{field}.multiple"),
+    ).alias(f"{field}_issue")).select(field, f"{field}_type", f"{field}_ext", f"{field}_issue")
+
+
+def _from_scientific(text: pl.Expr) -> pl.Expr:
+    """'1.3912876543e+10' → '13912876543' when the decimals are exactly the exponent (no digit lost);
+    anything else unchanged ('1.39129e+10' lost six digits and stays malformed)."""
+    g = text.str.extract_groups(_SCIENTIFIC)
+    exact = g.struct.field("2").str.len_chars() == g.struct.field("3").cast(pl.Int32, strict=False)
+    return pl.when(exact.fill_null(False)).then(g.struct.field("1") + g.struct.field("2")).otherwise(text)
+
+
+def _standardize_one(values: pl.Series, field: str) -> pl.DataFrame:
+    """standardize_phones for cells holding one number (already width-folded and lower-cased)."""
+    df = (pl.DataFrame({"_t": values}).lazy()
+          .with_columns(_t=_from_scientific(pl.col("_t")))
           .with_columns(_s=null_if_blank(pl.col("_t")))
           .with_columns(_trail=pl.col("_s").str.extract_groups(_TRAILING_EXT),
                         _x=pl.col("_s").str.extract(_EXT, 1))
