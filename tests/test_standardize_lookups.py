@@ -81,6 +81,6 @@ def test_surname_ranks_from_the_cache_equal_a_fresh_build(cache: Path) -> None:
         romanized.surname_ranks.cache_clear()
         assert romanized.surname_ranks() == fresh          # read back
         assert list(cache.glob("surname_ranks-*.parquet"))
-        assert fresh["wang"] < fresh["zhang"] < fresh["zeng"] < fresh["ouyang"]   # 曾 read as a surname (zeng)
+        assert fresh["wang"] < fresh["zhang"] < fresh["zeng"] < fresh["ouyang"]   # 曾 read as zeng
     finally:
         romanized.surname_ranks.cache_clear()

@@ -41,6 +41,8 @@ CRM: list[dict[str, str]] = [
      "birth_date": "1991-01-01", "gender": "女"},                                                  # 8
     {"record_id": "C2", "name": "郑十", "phone": "13912876549"},                                  # 9 dup id
     {"record_id": "C10"},                                                                         # 10 empty
+    {"record_id": "C11", "name": "王小姐（VIP）", "phone": "13912876552/13912876553",
+     "landline": "010-62345679；010-62345670"},                                             # 11 annotated
 ]
 # web: Chinese headers, name not required but phone and email are
 WEB: list[dict[str, str | None]] = [
@@ -55,6 +57,9 @@ EXPECTED: dict[str, set[tuple[str, int]]] = {
     "record.duplicate_id": {("crm", 2), ("crm", 9)},
     "name.missing": {("web", 1)},
     "name.junk": {("crm", 2)},
+    "name.annotated": {("crm", 11)},
+    "phone.multiple": {("crm", 11)},
+    "landline.multiple": {("crm", 11)},
     "phone.placeholder": {("crm", 2)},
     "phone.missing_digit": {("crm", 3)},
     "phone.malformed": {("crm", 4)},
@@ -197,15 +202,15 @@ def test_quarantine_holds_every_reject_reason_and_the_original_row(
 
 def test_conservation_and_rids(run: Run) -> None:
     db, _, counts = run
-    assert counts["rows"] == 13 and counts["accepted"] == 10
-    assert check_conservation(db, "r1") == (13, 10, 3)
+    assert counts["rows"] == 14 and counts["accepted"] == 11
+    assert check_conservation(db, "r1") == (14, 11, 3)
     kept = db.table("std_records")
     std = db.table("std_standardized")
-    assert kept["rid"].to_list() == [r for r in std["rid"].to_list() if r not in {1, 9, 11}]
+    assert kept["rid"].to_list() == [r for r in std["rid"].to_list() if r not in {1, 9, 12}]
     assert kept.columns == std.columns
     db.execute("INSERT INTO quarantine (run_id, stage, source, row_number, rule_ids, reason_zh, reason_en) "
                "VALUES ('r1', 'validate', 'crm', 99, 'record.empty', '空', 'empty')")
-    with pytest.raises(ConservationError, match="13"):
+    with pytest.raises(ConservationError, match="14"):
         check_conservation(db, "r1")
 
 

@@ -247,7 +247,8 @@ class QualityConfig(_Section):
     alert_on_red: RedAlert = "turned"
     alert_drop: float = Field(default=5.0, ge=0)
     history_runs: int = Field(default=5, ge=1)
-    alert_levels: list[ScorecardLevel] = Field(default_factory=lambda: ["overall", "dimension", "source"])
+    alert_levels: list[ScorecardLevel] = Field(
+        default_factory=lambda: list[ScorecardLevel](["overall", "dimension", "source"]))
     metrics: dict[str, MetricConfig] = Field(default_factory=dict)
 
     @field_validator("metrics")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -112,7 +113,7 @@ def export_outputs(db: Database, run_id: str, out_dir: Path, *, language: Langua
         }
     paths.update({k: out_dir / f"{k}.csv" for k in frames})
     for key_name, frame in frames.items():
-        _atomic_write(paths[key_name], lambda path, f=frame: write_csv_safe(f, path))
+        _atomic_write(paths[key_name], partial(write_csv_safe, frame))
     card = scorecard_json(db, run_id)
     _atomic_write(
         paths["scorecard"],

@@ -56,6 +56,10 @@ RULES: tuple[Rule, ...] = (
        "姓名缺失", "Name is missing"),
     _r("name.junk", "name", "warn", "accuracy", "准确性", "standardize",
        "姓名为占位值（如“测试”“未知”“无”）", "Name is a placeholder (test, unknown, none …)"),
+    _r("name.annotated", "name", "warn", "validity", "规范性", "standardize",
+       "姓名中带有称谓或备注（如“王小姐”“张伟（VIP）”），比对时已去除，原值保留",
+       "The name carries a title or a note (Ms Wang, Zhang Wei (VIP)): left out for matching, the raw "
+       "value kept"),
     _r("phone.malformed", "phone", "warn", "validity", "规范性", "standardize",
        "手机号不是有效的手机或座机号码", "Phone is neither a valid mobile nor a landline number"),
     _r("phone.missing_digit", "phone", "warn", "validity", "规范性", "standardize",

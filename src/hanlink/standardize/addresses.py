@@ -124,8 +124,8 @@ def _column_place(value: str | None, level: int, province: str | None, city: str
 def resolve(names: list[str], starts: list[int], after: str | None, hint_p: str | None,
             hint_c: str | None, hint_d: str | None) -> tuple[object, ...]:
     """(province, city, district, head_chars, address_issue, province_issue, city_issue, district_issue)
-    for one distinct match chain (names, offsets as `str.find_many` gives them) and column values. Columns win over the text
-    where both are given and disagree (address.region_conflict)."""
+    for one distinct match chain (names, offsets as `str.find_many` gives them) and column values.
+    Columns win over the text where both are given and disagree (address.region_conflict)."""
     idx = admin_index()
     (col_p, _, _), p_unknown = _column_place(hint_p, 1, None, None)
     (cp, col_c, _), c_unknown = _column_place(None if hint_c in _NO_CITY else hint_c, 2, col_p, None)

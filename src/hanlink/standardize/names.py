@@ -33,12 +33,33 @@ _HAN = r"\p{Han}"
 _JUNK_REGEX = r"^[0-9]+$|测试|^test|^(?:null|none|n/?a|unknown)$"
 
 
+# What CRM, shop and call-centre staff add to a name: a note in brackets (张伟（VIP）, 李娜【已离职】), a
+# courtesy title after a Hanzi surname or name (王小姐, 张伟先生) or before a Latin name (Mr. Zhang Wei).
+# Left out of the comparison value (the raw name keeps them) when a name remains; flagged name.annotated.
+# Greedy, first opening to last closing bracket: what is left has no pair of that kind, so standardizing
+# the result again changes nothing (nested and repeated notes included).
+_NOTES = (r"\(.*\)", r"【.*】", r"\[.*\]", r"〔.*〕")
+_HAN_TITLE = r"^(\p{Han}[\p{Han}·]*?)(?:\s*(?:先生|女士|小姐|太太|夫人))+$"
+# Not sir / lady / lord: in old records (historical_figures) the title often stands for the name.
+_LATIN_TITLE = r"^(?:(?i:mr|mrs|ms|miss|mx|dr|prof)\.?\s+)+(\S)"
+
+
 def _cleaned(raw: pl.Expr) -> pl.Expr:
     """NFKC, simplified (for comparison), control and zero-width characters out, middle dots → '·',
     trimmed."""
     s = to_simplified(raw.str.replace_all(r"[\p{Cc}\p{Cf}]", "").str.normalize("NFKC"))
     s = s.str.replace_all(r"(\p{Han})\s*[" + "".join(_DOTS) + r"·]\s*(\p{Han})", "${1}·${2}")
     return s.str.strip_chars()
+
+
+def _without_annotations(cleaned: pl.Expr) -> pl.Expr:
+    """`cleaned` without bracketed notes and courtesy titles, or as it was when nothing else is left."""
+    s = cleaned
+    for note in _NOTES:
+        s = s.str.replace(note, " ")
+    s = s.str.replace_all(r"\s+", " ").str.strip_chars()
+    s = s.str.replace(_HAN_TITLE, "${1}").str.replace(_LATIN_TITLE, "${1}")
+    return pl.when(s.str.contains(r"[\p{L}\p{N}]")).then(s).otherwise(cleaned)
 
 
 def _core(cleaned: pl.Expr) -> pl.Expr:
@@ -140,16 +161,21 @@ def standardize_names(values: pl.Series) -> pl.DataFrame:
     surnames are pinyin (HK/TW spellings mapped: Wong → wang, all readings in surname_alt).
     """
     frame = pl.DataFrame({"_raw": values.cast(pl.String)})
-    uniq = frame.unique(maintain_order=True).with_columns(_clean=_cleaned(pl.col("_raw"))).with_columns(
-        _core=_core(pl.col("_clean"))).with_columns(name_type=_name_type())
+    uniq = frame.unique(maintain_order=True).with_columns(_full=_cleaned(pl.col("_raw"))).with_columns(
+        _clean=_without_annotations(pl.col("_full"))).with_columns(
+        _core=_core(pl.col("_clean")), _annotated=pl.col("_clean") != pl.col("_full")).with_columns(
+        name_type=_name_type())
     parts = []
     for kind, fn in (("hanzi", _hanzi), ("company", _company), ("romanized", None), ("mixed", None)):
         sub = uniq.filter(pl.col("name_type") == kind)
         if sub.height:
             parts.append(fn(sub) if fn else _python_parsed(sub, kind))
     parts.append(uniq.filter(pl.col("name_type").is_in(["junk", "missing"])))
-    schema = {"_raw": pl.String(), **NAME_COLUMNS}
+    schema = {"_raw": pl.String(), "_annotated": pl.Boolean(), **NAME_COLUMNS}
     table = pl.concat([p.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in schema.items()
                                        if c not in p.columns]).select(list(schema)) for p in parts])
-    table = table.with_columns(name_issue=issue(pl.col("name_type") == "junk", "name.junk"))
-    return frame.join(table, on="_raw", how="left", nulls_equal=True, maintain_order="left").drop("_raw")
+    table = table.with_columns(name_issue=pl.coalesce(
+        issue(pl.col("name_type") == "junk", "name.junk"),
+        issue(pl.col("_annotated").fill_null(False) & pl.col("name_type").ne("missing"), "name.annotated")))
+    return frame.join(table, on="_raw", how="left", nulls_equal=True, maintain_order="left").drop(
+        "_raw", "_annotated")

@@ -55,7 +55,7 @@ def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFra
     digit was lost. A cell holding several numbers keeps the first usable one. Issues:
     `<field>.placeholder`, `<field>.missing_digit` (mobiles only), `<field>.malformed`, `<field>.multiple`.
     """
-    folded = fold_width(values.cast(pl.String)).str.to_lowercase()
+    folded = pl.select(fold_width(pl.lit(values.cast(pl.String))).str.to_lowercase()).to_series()
     if not folded.str.contains(_LIST_SEP).any():   # the usual case: one number per cell, nothing to split
         return _standardize_one(folded, field)
     text = pl.DataFrame({"_t": folded}).with_row_index("_i").with_columns(
