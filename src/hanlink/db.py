@@ -186,8 +186,15 @@ class Database:
         return self.query(f"SELECT * FROM {table_name(name)}")
 
     def has_table(self, name: str) -> bool:
-        # duckdb_tables()/duckdb_views() name the same objects as information_schema.tables (temporary and
-        # attached ones included) at a tenth of its cost: stages ask this hundreds of times per run.
+        # Stages ask this hundreds of times per run. Binding a query that reads nothing answers "yes" in
+        # ≈ 0.1 ms; only a "no" asks the catalog (duckdb_tables()/duckdb_views(): the same objects as
+        # information_schema.tables, temporary and attached ones included, at a tenth of its cost), so a
+        # view whose own tables are gone still counts as there.
+        try:
+            self.con.execute(f"SELECT 1 FROM {table_name(name)} LIMIT 0")
+            return True
+        except duckdb.CatalogException:
+            pass
         return bool(self.scalar(
             "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main') "
             "+ (SELECT count(*) FROM duckdb_views() "
