@@ -134,9 +134,12 @@ def log_stage(
             "counts": [json.dumps(counts, ensure_ascii=False, default=str, sort_keys=True)],
         }
     )
-    if db.has_table(T.RUN_LOG):
+    if not db.has_table(T.RUN_LOG):
+        db.write(T.RUN_LOG, row, mode="append")
+        return
+    with db.transaction():   # one commit, not two: a night writes this row nine times
         db.execute(f"DELETE FROM {T.RUN_LOG} WHERE run_id = ? AND stage = ?", [run_id, stage])
-    db.write(T.RUN_LOG, row, mode="append")
+        db.write(T.RUN_LOG, row, mode="append")
 
 
 def run_stage(stage: Stage, db: Database, cfg: Config, run_id: str) -> dict[str, Any]:
