@@ -42,7 +42,7 @@ CRM: list[dict[str, str]] = [
     {"record_id": "C2", "name": "郑十", "phone": "13912876549"},                                  # 9 dup id
     {"record_id": "C10"},                                                                         # 10 empty
     {"record_id": "C11", "name": "王小姐（VIP）", "phone": "13912876552/13912876553",
-     "landline": "010-62345679；010-62345670"},                                             # 11 annotated
+     "landline": "010-62345679；010-62345670", "email": "a11@qq.com; b11@163.com"},                                             # 11 annotated
 ]
 # web: Chinese headers, name not required but phone and email are
 WEB: list[dict[str, str | None]] = [
@@ -60,6 +60,7 @@ EXPECTED: dict[str, set[tuple[str, int]]] = {
     "name.annotated": {("crm", 11)},
     "phone.multiple": {("crm", 11)},
     "landline.multiple": {("crm", 11)},
+    "email.multiple": {("crm", 11)},
     "phone.placeholder": {("crm", 2)},
     "phone.missing_digit": {("crm", 3)},
     "phone.malformed": {("crm", 4)},

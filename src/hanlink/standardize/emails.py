@@ -20,15 +20,41 @@ PLACEHOLDER_EMAILS: tuple[str, ...] = (
 PLACEHOLDER_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net", "test.com", "test.cn",
                                         "xxx.com", "none.com", "email.com")
 
+# What copying an address out of a mail client or a web page brings along: a display name around it
+# (张伟 <zw@qq.com>), a mailto: link, a sentence's full stop (zw@qq.com。).
+_DISPLAY = r"^[^<>]*<([^<>]*@[^<>]*)>[^<>]*$"
+_TRAILING = "。，,;；.、:："
+# Several addresses in one cell; the first valid one is kept (issue email.multiple).
+_SEPARATORS = [";", ",", "；", "，", "、", "|", "/"]
+_LIST_SEP = "[" + "".join(_SEPARATORS) + "]"
+
 
 def standardize_emails(values: pl.Series) -> pl.DataFrame:
     """Standardize emails: `email` (null unless valid), `email_valid`, `email_issue`.
 
-    Full-width characters are folded (＠ → @); a placeholder (test@test.com, anything@example.com) is
-    not valid (issue email.placeholder); anything else that fails the pattern is email.malformed.
+    Full-width characters are folded (＠ → @); a display name, a mailto: link and trailing punctuation are
+    dropped; of several addresses in one cell the first valid one is kept (issue email.multiple). A
+    placeholder (test@test.com, anything@example.com) is not valid (issue email.placeholder); anything else
+    that fails the pattern is email.malformed.
     """
-    t = fold_width(pl.col("_raw")).str.to_lowercase().str.replace_all(r"\s+", "")
-    lf = pl.DataFrame({"_raw": values.cast(pl.String)}).lazy().with_columns(_t=t).with_columns(
+    t = (fold_width(pl.col("_raw")).str.to_lowercase().str.replace_all(r"\s+", "")
+         .str.strip_prefix("mailto:").str.strip_chars_end(_TRAILING))
+    frame = pl.DataFrame({"_raw": values.cast(pl.String)}).with_columns(_t=t)
+    # The rare shapes are looked for once, and only worked on where some row has them.
+    if frame["_t"].str.contains("<", literal=True).any():
+        frame = frame.with_columns(_t=pl.col("_t").str.replace(_DISPLAY, "${1}"))
+    if frame["_t"].str.contains_any(_SEPARATORS).any():
+        parts = pl.col("_t").str.replace_all(_LIST_SEP, "\x1f").str.split("\x1f")
+        e = pl.element()
+        usable = (e.str.contains(EMAIL) & ~e.is_in(PLACEHOLDER_EMAILS)
+                  & ~e.str.extract(r"@(.+)$", 1).is_in(PLACEHOLDER_DOMAINS).fill_null(False))
+        valid_parts = parts.list.eval(e.filter(usable))
+        frame = frame.with_columns(
+            _multi=(parts.list.eval(pl.element().str.contains("@")).list.sum() >= 2).fill_null(False),
+            _t=pl.coalesce(valid_parts.list.first(), parts.list.first()))
+    else:
+        frame = frame.with_columns(_multi=pl.lit(False))
+    lf = frame.lazy().with_columns(
         _s=null_if_blank(pl.col("_t"))).with_columns(
         _ok=pl.col("_s").str.contains(EMAIL).fill_null(False),
         _ph=(pl.col("_s").is_in(PLACEHOLDER_EMAILS)
@@ -40,5 +66,6 @@ def standardize_emails(values: pl.Series) -> pl.DataFrame:
         email_issue=pl.coalesce(
             issue(pl.col("_ph"), "email.placeholder"),
             issue(pl.col("_s").is_not_null() & ~pl.col("_ok"), "email.malformed"),
+            issue(pl.col("_multi"), "email.multiple"),
         ),
     ).collect()

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from hanlink.standardize.lookups import known_adcodes
-from hanlink.standardize.text import fold_width, issue, null_if_blank
+from hanlink.standardize.text import fold_width, issue, null_if_blank, unspreadsheet
 
 # GB 11643: ISO 7064 MOD 11-2 weights for the first 17 digits; check char indexed by the sum mod 11.
 ID_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -31,6 +31,8 @@ PLACEHOLDERS: tuple[str, ...] = (
 _ALL_SAME = "^(?:" + "|".join(f"{d}{{15,18}}" for d in "0123456789") + ")$"
 
 EARLIEST_BIRTH = date(1900, 1, 1)
+# A label typed in front of the number ("身份证：110105…", "ID: …").
+_LABEL = r"^(?:居民)?(?:身份证|证件)(?:号码|号)?\s*[:：]?\s*|^ID(?:NO)?\.?\s*[:：]\s*"
 
 
 def id_check_char(n: pl.Expr) -> pl.Expr:
@@ -65,7 +67,8 @@ def standardize_ids(values: pl.Series, *, today: date | None = None) -> pl.DataF
     """
     today = today or date.today()
     adcodes = sorted(known_adcodes())
-    t = fold_width(pl.col("_raw")).str.to_uppercase().str.replace_all(r"[\s\-_.]", "")
+    t = (unspreadsheet(fold_width(pl.col("_raw"))).str.to_uppercase().str.replace(_LABEL, "")
+         .str.replace_all(r"[\s\-_.]", ""))
     df = pl.DataFrame({"_raw": values.cast(pl.String)}).lazy().with_row_index("_i").with_columns(
         _t=t).with_columns(_s=null_if_blank(pl.col("_t"))).with_columns(
         _is18=pl.col("_s").str.contains(ID18_SHAPE),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hanlink.standardize.text import fold_width, issue, null_if_blank
+from hanlink.standardize.text import fold_width, issue, null_if_blank, unspreadsheet
 
 MOBILE = r"^1[3-9][0-9]{9}$"
 # 0 + area code + local number: 010 and 02x take 8 digits, other (3-digit) area codes 7 or 8; local
@@ -55,7 +55,8 @@ def standardize_phones(values: pl.Series, *, field: str = "phone") -> pl.DataFra
     digit was lost. A cell holding several numbers keeps the first usable one. Issues:
     `<field>.placeholder`, `<field>.missing_digit` (mobiles only), `<field>.malformed`, `<field>.multiple`.
     """
-    folded = pl.select(fold_width(pl.lit(values.cast(pl.String))).str.to_lowercase()).to_series()
+    folded = pl.select(unspreadsheet(fold_width(pl.lit(values.cast(pl.String)))).str.to_lowercase()
+                       ).to_series()
     if not folded.str.contains(_LIST_SEP).any():   # the usual case: one number per cell, nothing to split
         return _standardize_one(folded, field)
     text = pl.DataFrame({"_t": folded}).with_row_index("_i").with_columns(
