@@ -42,7 +42,7 @@ CRM: list[dict[str, str]] = [
     {"record_id": "C2", "name": "郑十", "phone": "13912876549"},                                  # 9 dup id
     {"record_id": "C10"},                                                                         # 10 empty
     {"record_id": "C11", "name": "王小姐（VIP）", "phone": "13912876552/13912876553",
-     "landline": "010-62345679；010-62345670", "email": "a11@qq.com; b11@163.com"},                                             # 11 annotated
+     "landline": "010-62345679；010-62345670", "email": "a11@qq.com; b11@163.com"},  # 11 annotated
 ]
 # web: Chinese headers, name not required but phone and email are
 WEB: list[dict[str, str | None]] = [
