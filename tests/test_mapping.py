@@ -147,3 +147,13 @@ def test_guess_from_files(tmp_path: Path) -> None:
         "phone": "手机号码",
         "id_number": "证件号码",
     }
+
+
+def test_shop_and_membership_exports() -> None:
+    """An online shop's order export names the person 收货人/收件人; a membership system 会员名称/持卡人.
+    Order numbers stay unmapped (an order is not a customer record id), nicknames too."""
+    shop = guess_mapping(["订单号", "买家昵称", "收货人", "收货人手机", "收货人地址", "下单时间"])
+    assert shop.fields == {"name": "收货人", "phone": "收货人手机", "address": "收货人地址"}
+    assert set(shop.unmapped) == {"订单号", "买家昵称", "下单时间"}
+    member = guess_mapping(["会员卡号", "会员名称", "持卡人电话"])
+    assert member.fields == {"record_id": "会员卡号", "name": "会员名称", "phone": "持卡人电话"}

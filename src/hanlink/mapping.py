@@ -25,11 +25,12 @@ __all__ = ["SYNONYMS", "MappingGuess", "apply_overrides", "guess_for_file", "gue
 # Best first within a field; compared without spaces, punctuation or case, so 'full_name' is also 'Full Name'.
 _SYNONYM_TEXT = {
     "record_id": (
-        "记录编号 客户编号 会员号 会员编号 客户号 客户id 会员id 用户id 编号 "
+        "记录编号 客户编号 会员号 会员编号 会员卡号 客户号 客户id 会员id 用户id 编号 "
         "record_id customer_id cust_id client_id member_id user_id id"
     ),
     "name": (
-        "姓名 客户姓名 会员姓名 名字 客户名称 联系人 "
+        "姓名 客户姓名 会员姓名 名字 客户名称 联系人 真实姓名 用户姓名 会员名称 会员名 收货人 收件人 "
+        "收货人姓名 收件人姓名 持卡人 "
         "name full_name customer_name client_name member_name contact_name"
     ),
     "phone": (
