@@ -67,7 +67,9 @@ def standardize_ids(values: pl.Series, *, today: date | None = None) -> pl.DataF
     """
     today = today or date.today()
     adcodes = sorted(known_adcodes())
-    t = (unspreadsheet(fold_width(pl.col("_raw"))).str.to_uppercase().str.replace(_LABEL, "")
+    # A trailing '.0' stays (malformed): an 18-digit number that went through a float lost its last digits.
+    t = (unspreadsheet(fold_width(pl.col("_raw")), float_suffix=False).str.to_uppercase()
+         .str.replace(_LABEL, "")
          .str.replace_all(r"[\s\-_.]", ""))
     df = pl.DataFrame({"_raw": values.cast(pl.String)}).lazy().with_row_index("_i").with_columns(
         _t=t).with_columns(_s=null_if_blank(pl.col("_t"))).with_columns(

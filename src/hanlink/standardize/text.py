@@ -17,12 +17,15 @@ _FULL = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
 _HALF = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
 
 
-def unspreadsheet(expr: pl.Expr) -> pl.Expr:
+def unspreadsheet(expr: pl.Expr, *, float_suffix: bool = True) -> pl.Expr:
     """Undo what spreadsheets do to a code kept as text (on width-folded text): Excel's text marker (a
-    leading '), its formula form (="…"), and the '.0' of a number read back as a float (only after a digit:
-    "13912876543.0"; "139.1287.6543" keeps its dots)."""
-    return (expr.str.replace(r'^="(.*)"$', "${1}").str.replace(r"^'+", "")
-            .str.replace(r"([0-9])\.0+$", "${1}").str.strip_chars())
+    leading '), its formula form (="…"), and with `float_suffix` the '.0' of a number read back as a float
+    (only after a digit: "13912876543.0"; "139.1287.6543" keeps its dots). A float keeps 15–16 digits: an
+    11-digit phone survives one exactly, an 18-digit ID number does not (leave float_suffix off for those)."""
+    out = expr.str.replace(r'^="(.*)"$', "${1}").str.replace(r"^'+", "")
+    if float_suffix:
+        out = out.str.replace(r"([0-9])\.0+$", "${1}")
+    return out.str.strip_chars()
 
 
 def nfkc(expr: pl.Expr) -> pl.Expr:
