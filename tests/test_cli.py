@@ -151,6 +151,21 @@ def test_generate_writes_sources_truth_and_a_config(tmp_path: Path) -> None:
     assert "truth.csv" in result.output
 
 
+@pytest.mark.parametrize("n", [1, 5, 19])
+def test_generate_a_handful_of_records(tmp_path: Path, n: int) -> None:
+    """Too few records for a single family used to crash the generator (an empty family table)."""
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "-n", str(n), "--layout", "single"])
+    assert result.exit_code == 0, result.output
+    assert len(pl.read_csv(tmp_path / "truth.csv", infer_schema=False)) == n
+    assert len(pl.read_csv(tmp_path / "customers.csv", infer_schema=False)) == n
+
+
+def test_generate_refuses_zero_records_with_a_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "-n", "0"])
+    assert result.exit_code == 1
+    assert "--records must be at least 1" in result.output and "Traceback" not in result.output
+
+
 def test_demo_generates_runs_and_says_where_the_outputs_are(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--dir", str(tmp_path), "-n", "400", "--no-prefect"])
     assert result.exit_code == 0, result.output

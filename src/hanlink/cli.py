@@ -185,6 +185,8 @@ def generate(
 
     if difficulty not in ("normal", "hard") or layout not in ("sources", "single"):
         _fail(HanlinkError("--difficulty must be normal|hard and --layout sources|single"))
+    if records < 1:
+        _fail(HanlinkError(f"--records must be at least 1, not {records} — 记录数至少为 1"))
     data = gen(records, out_dir, seed=seed, difficulty=difficulty, layout=layout)  # type: ignore[arg-type]
     out.print(f"wrote {records} records to {out_dir}")
     for path in (p for paths in data.files.values() for p in paths):

@@ -132,7 +132,7 @@ def _families(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
     members = int(sizes.sum())
     family = np.full(n, -1, dtype=np.int64)
     family[:members] = np.repeat(np.arange(len(sizes)), sizes)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts = (np.cumsum(sizes) - sizes).astype(np.int64)   # exclusive sums: empty when no family fits
     head = np.arange(n, dtype=np.int64)
     head[:members] = np.repeat(starts, sizes)
     role = np.arange(n, dtype=np.int64) - head
