@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
-from hanlink.standardize.text import fold_width, issue, null_if_blank
+from hanlink.standardize.text import CELL_SEPARATORS, fold_width, issue, null_if_blank
 
 # Local part of letters, digits and ._%+-, no leading/trailing/double dot; a domain of labels and a
 # letter TLD. Deliberately simpler than RFC 5322: what customer systems actually accept.
@@ -23,10 +25,15 @@ PLACEHOLDER_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.n
 # What copying an address out of a mail client or a web page brings along: a display name around it
 # (张伟 <zw@qq.com>), a mailto: link, a sentence's full stop (zw@qq.com。).
 _DISPLAY = r"^[^<>]*<([^<>]*@[^<>]*)>[^<>]*$"
-_TRAILING = "。，,;；.、:："
-# Several addresses in one cell; the first valid one is kept (issue email.multiple).
-_SEPARATORS = [";", ",", "；", "，", "、", "|", "/"]
-_LIST_SEP = "[" + "".join(_SEPARATORS) + "]"
+# (Full-width ， ； ： are ASCII by then: fold_width runs first.)
+_TRAILING = "。,;.、:"
+_LIST_SEP = "[" + re.escape("".join(CELL_SEPARATORS)) + "]"
+
+
+def _placeholder(email: pl.Expr) -> pl.Expr:
+    """A typed-in filler address, or any address at a placeholder domain."""
+    return (email.is_in(PLACEHOLDER_EMAILS)
+            | email.str.extract(r"@(.+)$", 1).is_in(PLACEHOLDER_DOMAINS)).fill_null(False)
 
 
 def standardize_emails(values: pl.Series) -> pl.DataFrame:
@@ -43,22 +50,19 @@ def standardize_emails(values: pl.Series) -> pl.DataFrame:
     # The rare shapes are looked for once, and only worked on where some row has them.
     if frame["_t"].str.contains("<", literal=True).any():
         frame = frame.with_columns(_t=pl.col("_t").str.replace(_DISPLAY, "${1}"))
-    if frame["_t"].str.contains_any(_SEPARATORS).any():
+    if frame["_t"].str.contains_any(list(CELL_SEPARATORS)).any():
         parts = pl.col("_t").str.replace_all(_LIST_SEP, "\x1f").str.split("\x1f")
         e = pl.element()
-        usable = (e.str.contains(EMAIL) & ~e.is_in(PLACEHOLDER_EMAILS)
-                  & ~e.str.extract(r"@(.+)$", 1).is_in(PLACEHOLDER_DOMAINS).fill_null(False))
-        valid_parts = parts.list.eval(e.filter(usable))
+        valid_parts = parts.list.eval(e.filter(e.str.contains(EMAIL) & ~_placeholder(e)))
         frame = frame.with_columns(
-            _multi=(parts.list.eval(pl.element().str.contains("@")).list.sum() >= 2).fill_null(False),
+            _multi=(parts.list.eval(e.str.contains("@")).list.sum() >= 2).fill_null(False),
             _t=pl.coalesce(valid_parts.list.first(), parts.list.first()))
     else:
         frame = frame.with_columns(_multi=pl.lit(False))
     lf = frame.lazy().with_columns(
         _s=null_if_blank(pl.col("_t"))).with_columns(
         _ok=pl.col("_s").str.contains(EMAIL).fill_null(False),
-        _ph=(pl.col("_s").is_in(PLACEHOLDER_EMAILS)
-             | pl.col("_s").str.extract(r"@(.+)$", 1).is_in(PLACEHOLDER_DOMAINS)).fill_null(False),
+        _ph=_placeholder(pl.col("_s")),
     )
     return lf.select(
         email=pl.when(pl.col("_ok") & ~pl.col("_ph")).then(pl.col("_s")),

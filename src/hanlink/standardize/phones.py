@@ -6,9 +6,11 @@ as 13800138000, so the rules below are plain vectorized patterns (tests cross-ch
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
-from hanlink.standardize.text import fold_width, issue, null_if_blank, unspreadsheet
+from hanlink.standardize.text import CELL_SEPARATORS, fold_width, issue, null_if_blank, unspreadsheet
 
 MOBILE = r"^1[3-9][0-9]{9}$"
 # 0 + area code + local number: 010 and 02x take 8 digits, other (3-digit) area codes 7 or 8; local
@@ -38,7 +40,7 @@ _EXT = r"(?:转|分机|分|内线|ext\.?|x|#)\s*([0-9]{1,6})$"
 _TRAILING_EXT = r"^(\(?0[1-9][0-9]{1,2}\)?[\s-]*(?:[0-9][\s-]?){6,7}[0-9])[\s-]+([0-9]{1,5})$"
 # Several numbers in one cell ("13912876543/13812345679", "…；…", "…、…", "… 或 …"): split only where every
 # part holds at least 7 digits, so "010/62345678" stays one number. The first usable part is kept.
-_LIST_SEP = r"\s*(?:[/;,|、]|或)\s*"
+_LIST_SEP = r"\s*(?:[" + re.escape("".join(CELL_SEPARATORS)) + r"]|或)\s*"
 _UNIT = "\x1f"
 # A number a spreadsheet turned into scientific notation ("1.3912876543E+10"): exact only when every
 # digit survived (as many decimals as the exponent); otherwise it stays malformed.

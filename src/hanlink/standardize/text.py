@@ -17,6 +17,10 @@ _FULL = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
 _HALF = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
 
 
+# What people type between several values in one cell (phones, emails), after fold_width (so "；" is ";").
+CELL_SEPARATORS: tuple[str, ...] = ("/", ";", ",", "|", "、")
+
+
 def unspreadsheet(expr: pl.Expr, *, float_suffix: bool = True) -> pl.Expr:
     """Undo what spreadsheets do to a code kept as text (on width-folded text): Excel's text marker (a
     leading '), its formula form (="…"), and with `float_suffix` the '.0' of a number read back as a float
